@@ -1,0 +1,5 @@
+"""`python -m firstmile` runs the CLI."""
+
+from firstmile.cli import main
+
+main()

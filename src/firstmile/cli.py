@@ -1,0 +1,377 @@
+"""The ``firstmile`` command: a thin shell over :class:`firstmile.service.Firstmile`.
+
+Every command that reports something takes ``--json`` and then prints exactly one JSON
+document on stdout (progress goes to stderr). Errors print a message and exit non-zero,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from firstmile import __version__
+from firstmile.errors import FirstmileError, InvalidRequest
+from firstmile.imports import FileFormat, count_lines, detect_format, read_messages
+from firstmile.service import DEFAULT_SOURCE, Firstmile
+from firstmile.settings import Settings, load_settings
+from firstmile.storage.base import QuarantineRecord
+from firstmile.workspace import init_workspace
+
+app = typer.Typer(
+    help="firstmile: personalize user onboarding from the events your app already tracks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Look at user profiles.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages that failed validation.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(quarantine_app, name="quarantine")
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="FIRSTMILE_HOME", help="Workspace folder (default: .)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn user errors into a message and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FirstmileError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def _settings(home: Path | None) -> Settings:
+    return load_settings(home=home)
+
+
+@contextmanager
+def _open(home: Path | None) -> Iterator[Firstmile]:
+    with Firstmile.open(_settings(home)) as fm:
+        yield fm
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _record_json(record: QuarantineRecord) -> dict[str, Any]:
+    entry = record.entry
+    return {
+        "id": record.id,
+        "status": record.status,
+        "reason": entry.reason,
+        "message": entry.message,
+        "field": entry.field,
+        "message_id": entry.message_id,
+        "source_id": entry.source_id,
+        "received_at": entry.received_at.isoformat(),
+        "resolved_at": record.resolved_at.isoformat() if record.resolved_at else None,
+        "note": record.note,
+        "payload": entry.payload,
+    }
+
+
+@app.command()
+@_friendly
+def init(
+    directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("."),
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace: settings file, database, and a write key (printed once)."""
+    workspace = init_workspace(directory)
+    if as_json:
+        _print_json(
+            {
+                "home": str(workspace.home),
+                "settings_file": str(workspace.settings_file),
+                "database_url": workspace.database_url,
+                "write_key": workspace.write_key,
+            }
+        )
+        return
+    verb = "Created" if workspace.created_settings else "Kept"
+    out.print(f"{verb} [bold]{workspace.settings_file}[/]")
+    out.print(f"Database: {workspace.database_url}")
+    out.print(f"Write key: [bold green]{workspace.write_key}[/]  (shown once; keep it)")
+    out.print(f"Next: [bold]firstmile serve --home {workspace.home}[/]")
+
+
+@app.command()
+@_friendly
+def serve(
+    home: HomeOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the HTTP API (tracking endpoints, health checks)."""
+    import uvicorn
+
+    from firstmile.api.app import create_app
+
+    settings = _settings(home)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = settings.model_copy(update=overrides)
+    Firstmile.open(settings).close()  # fail fast (and migrate) before binding the port
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command("import")
+@_friendly
+def import_file(
+    file: Annotated[Path, typer.Argument(help="NDJSON (one message per line) or CSV.")],
+    home: HomeOption = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="ndjson or csv (default: from the suffix).")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Source id the messages dedupe under.")] = (
+        DEFAULT_SOURCE
+    ),
+    batch_size: Annotated[int, typer.Option(min=1, max=2500)] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Import events from a file through the same pipeline as the API."""
+    if not file.is_file():
+        raise InvalidRequest(f"{file} is not a file.")
+    if file_format not in (None, "ndjson", "csv"):
+        raise InvalidRequest(f"--format must be ndjson or csv, not {file_format!r}.")
+    fmt: FileFormat = file_format or detect_format(file)  # type: ignore[assignment]
+    totals = {"accepted": 0, "duplicates": 0, "suppressed": 0, "quarantined": 0}
+    reasons: dict[str, int] = {}
+    with (
+        _open(home) as fm,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        ) as progress,
+    ):
+        task = progress.add_task("import", total=count_lines(file) - (1 if fmt == "csv" else 0))
+        batch: list[Any] = []
+
+        def flush() -> None:
+            result = fm.ingest_items(batch, source_id=source)
+            totals["accepted"] += result.accepted
+            totals["duplicates"] += result.duplicates
+            totals["suppressed"] += result.suppressed
+            totals["quarantined"] += len(result.quarantined)
+            for item in result.quarantined:
+                reasons[item.reason] = reasons.get(item.reason, 0) + 1
+            progress.advance(task, len(batch))
+            batch.clear()
+
+        for message in read_messages(file, fmt):
+            batch.append(message)
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+    summary = {**totals, "quarantine_reasons": reasons, "file": str(file)}
+    if as_json:
+        _print_json(summary)
+        return
+    out.print(
+        f"Imported {file}: [green]{totals['accepted']} accepted[/], "
+        f"{totals['duplicates']} duplicates, {totals['suppressed']} not kept (consent), "
+        f"[yellow]{totals['quarantined']} quarantined[/]"
+    )
+    for reason, count in sorted(reasons.items()):
+        out.print(f"  {reason}: {count}  (see: firstmile quarantine list --reason {reason})")
+
+
+@users_app.command("show")
+@_friendly
+def users_show(
+    user: Annotated[str, typer.Argument(help="User id, anonymous id or profile id.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one profile: traits, computed traits, consent, identities, history."""
+    with _open(home) as fm:
+        view = fm.user(user)
+    if as_json:
+        _print_json(view)
+        return
+    out.print(f"[bold]Profile {view['profile_id']}[/] (version {view['version']})")
+    ids = view["identities"]
+    out.print(f"user ids: {', '.join(ids['user_id']) or '-'}")
+    out.print(f"anonymous ids: {', '.join(ids['anonymous_id']) or '-'}")
+    table = Table("trait", "value", title="traits")
+    for key, value in view["traits"].items():
+        table.add_row(key, orjson.dumps(value).decode())
+    out.print(table)
+    computed = Table("computed", "value", title="computed traits")
+    for key, value in view["computed"].items():
+        computed.add_row(key, orjson.dumps(value).decode())
+    out.print(computed)
+    consent = Table("purpose", "granted", "stated by user", title="consent")
+    for purpose, state in view["consent"].items():
+        consent.add_row(purpose, str(state["granted"]), str(state["stated"]))
+    out.print(consent)
+
+
+@quarantine_app.command("list")
+@_friendly
+def quarantine_list(
+    home: HomeOption = None,
+    reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
+    status: Annotated[str, typer.Option(help="pending, replayed, discarded or all.")] = "pending",
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List quarantined messages, newest first."""
+    if status not in ("pending", "replayed", "discarded", "all"):
+        raise InvalidRequest("--status must be pending, replayed, discarded or all.")
+    with _open(home) as fm:
+        records = fm.quarantine(
+            status=None if status == "all" else status,  # type: ignore[arg-type]  # checked above
+            reason=reason,
+            limit=limit,
+            offset=offset,
+        )
+        reasons = fm.store.quarantine_reasons()
+    if as_json:
+        _print_json({"items": [_record_json(r) for r in records], "pending_by_reason": reasons})
+        return
+    table = Table("id", "received", "reason", "message", "status")
+    for record in records:
+        table.add_row(
+            str(record.id),
+            record.entry.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            record.entry.reason,
+            record.entry.message,
+            record.status,
+        )
+    out.print(table)
+    if not records:
+        out.print("Nothing quarantined.")
+
+
+@quarantine_app.command("show")
+@_friendly
+def quarantine_show(
+    entry_id: Annotated[int, typer.Argument(help="Quarantine id.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one quarantined message: reason and the payload as received."""
+    with _open(home) as fm:
+        record = fm.quarantine_entry(entry_id)
+    data = _record_json(record)
+    if as_json:
+        _print_json(data)
+        return
+    for key in ("id", "status", "reason", "message", "field", "received_at", "source_id"):
+        out.print(f"[bold]{key}[/]: {data[key]}")
+    out.print_json(orjson.dumps(data["payload"]).decode())
+
+
+@quarantine_app.command("replay")
+@_friendly
+def quarantine_replay(
+    entry_ids: Annotated[list[int] | None, typer.Argument(help="Quarantine ids.")] = None,
+    home: HomeOption = None,
+    all_pending: Annotated[bool, typer.Option("--all", help="Every pending entry.")] = False,
+    reason: Annotated[str | None, typer.Option(help="With --all: only this reason.")] = None,
+    payload: Annotated[
+        Path | None, typer.Option(help="A fixed version of the message (JSON file); one id.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run quarantined messages through the pipeline again (after a fix)."""
+    ids = list(entry_ids or [])
+    if payload is not None and len(ids) != 1:
+        raise InvalidRequest("--payload replaces one message: give exactly one id.")
+    fixed: Any = None
+    if payload is not None:
+        try:
+            fixed = orjson.loads(payload.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise InvalidRequest(f"{payload}: cannot read a JSON message ({exc}).") from exc
+    with _open(home) as fm:
+        if all_pending:
+            ids += [r.id for r in fm.quarantine(status="pending", reason=reason, limit=1_000_000)]
+        if not ids:
+            raise InvalidRequest("Give quarantine ids, or --all.")
+        report = fm.replay(ids, payload=fixed)
+    if as_json:
+        _print_json(report)
+        return
+    out.print(f"replayed {report['replayed']}, still invalid {report['still_invalid']}")
+    for result in report["results"]:
+        if result["outcome"] != "replayed":
+            why = result.get("message") or result.get("reason")
+            out.print(f"  {result['id']}: {result['outcome']} ({why})")
+
+
+@app.command()
+@_friendly
+def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Counts: events accepted/deduplicated/quarantined, profiles, consent."""
+    with _open(home) as fm:
+        summary = fm.summary()
+    if as_json:
+        _print_json(summary)
+        return
+    out.print_json(orjson.dumps(summary).decode())
+
+
+@app.command()
+@_friendly
+def demo(
+    users: Annotated[int, typer.Option(min=10, help="Simulated users.")] = 400,
+    home: Annotated[Path, typer.Option(help="Demo workspace (recreated).")] = Path(".demo"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Simulate an onboarding population against a real server and summarize it."""
+    from firstmile.demo.run import run_demo
+
+    raise typer.Exit(run_demo(home=home, users=users, seed=seed, console=out))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    """Entry point of the ``firstmile`` script."""
+    app()

@@ -1,0 +1,1 @@
+"""The demo: a simulated onboarding population sent through the real API."""

@@ -1,0 +1,1 @@
+"""The ingest pipeline's pure stages: envelope, validate, normalize, enrich, consent."""

@@ -1,0 +1,341 @@
+"""The ingest pipeline: validated events in, one transaction out.
+
+:func:`ingest` owns the transaction. Inside it: deduplicate by ``(source, messageId)``,
+resolve identities, apply consent, reduce profiles, and write the event log, trait
+history, consent ledger, merges, quarantine and counters — all or nothing. The stages
+themselves are pure functions in :mod:`firstmile.events` and :mod:`firstmile.profiles`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from firstmile.events.consent import ConsentPolicy, changed_decisions, consent_source
+from firstmile.events.model import Event, Purpose, Rejection
+from firstmile.profiles.identity import IdKey, resolve
+from firstmile.profiles.model import ConsentDecision, Profile
+from firstmile.profiles.reduce import apply_event, merge_profiles
+from firstmile.storage.base import (
+    ConsentRecord,
+    Identity,
+    MergeRecord,
+    QuarantineEntry,
+    Store,
+    StoredEvent,
+    TraitChange,
+    WriteTransaction,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """Where a rejected message went: its position in the request and quarantine id."""
+
+    index: int
+    quarantine_id: int
+    reason: str
+    message: str
+    field: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to the messages of one request."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    suppressed: int = 0  # accepted, but not kept: the user denied `analytics`
+    quarantined: tuple[QuarantinedItem, ...] = ()
+    profile_ids: tuple[str, ...] = field(default=())
+
+    def to_body(self) -> dict[str, Any]:
+        """The tracking API's 200 body (clients only need ``success``)."""
+        return {
+            "success": True,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "suppressed": self.suppressed,
+            "quarantined": [
+                {"index": q.index, "id": q.quarantine_id, "reason": q.reason, "message": q.message}
+                for q in self.quarantined
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """The settings the pipeline reads."""
+
+    policy: ConsentPolicy
+    session_timeout: timedelta = timedelta(minutes=30)
+
+
+def _new_profile_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _event_row(
+    event: Event, profile_id: str, source_id: str, consent: dict[str, bool]
+) -> StoredEvent:
+    e = event.enrichment
+    payload: dict[str, Any] = {
+        "properties": event.properties,
+        "traits": event.traits,
+        "context": event.context,
+        "integrations": event.integrations,
+        "enrichment": {
+            key: value
+            for key, value in (
+                ("device_type", e.device_type),
+                ("os", e.os),
+                ("os_version", e.os_version),
+                ("browser", e.browser),
+                ("browser_version", e.browser_version),
+                ("country", e.country),
+                ("locale", e.locale),
+                ("timezone", e.timezone),
+            )
+            if value is not None
+        },
+    }
+    for key, value in (
+        ("category", event.category),
+        ("groupId", event.group_id),
+        ("previousId", event.previous_id),
+    ):
+        if value is not None:
+            payload[key] = value
+    return StoredEvent(
+        source_id=source_id,
+        message_id=event.message_id,
+        profile_id=profile_id,
+        type=event.type,
+        name=event.event if event.type == "track" else event.name,
+        user_id=event.user_id,
+        anonymous_id=event.anonymous_id,
+        timestamp=event.timestamp,
+        received_at=event.received_at,
+        sent_at=event.sent_at,
+        original_timestamp=event.original_timestamp,
+        payload=payload,
+        consent=consent,
+    )
+
+
+class _Batch:
+    """The in-memory state of one transaction: profiles, ids and rows to write."""
+
+    def __init__(self, tx: WriteTransaction, events: Sequence[Event]) -> None:
+        keys: set[IdKey] = set()
+        for event in events:
+            for value in (event.user_id, event.previous_id):
+                if value is not None:
+                    keys.add(("user_id", value))
+            for value in (event.anonymous_id, event.previous_id):
+                if value is not None:
+                    keys.add(("anonymous_id", value))
+        self.tx = tx
+        self.lookup: dict[IdKey, str] = dict(tx.lookup_identities(keys))
+        self.profiles: dict[str, Profile] = tx.load_profiles(set(self.lookup.values()))
+        self.stored_ids = set(self.profiles)
+        self.dirty: set[str] = set()
+        self.redirect: dict[str, str] = {}
+        self.identities: list[Identity] = []
+        self.events: list[StoredEvent] = []
+        self.trait_changes: list[TraitChange] = []
+        self.consent: list[ConsentRecord] = []
+        self.merges: list[MergeRecord] = []
+
+    def user_of(self, profile_id: str) -> str | None:
+        return self.profiles[profile_id].user_id
+
+    def final(self, profile_id: str) -> str:
+        while profile_id in self.redirect:
+            profile_id = self.redirect[profile_id]
+        return profile_id
+
+    def attach(self, profile_id: str, keys: Sequence[IdKey], at: datetime) -> None:
+        for kind, value in keys:
+            if (kind, value) not in self.lookup:
+                self.lookup[(kind, value)] = profile_id
+                self.identities.append(Identity(kind, value, profile_id, at))
+
+    def merge(self, from_id: str, into_id: str, at: datetime, reason: str, message_id: str) -> None:
+        self.profiles[into_id] = merge_profiles(
+            self.profiles[into_id], self.profiles[from_id], at=at
+        )
+        del self.profiles[from_id]
+        self.dirty.add(into_id)
+        self.dirty.discard(from_id)
+        self.redirect[from_id] = into_id
+        for key, owner in list(self.lookup.items()):
+            if owner == from_id:
+                self.lookup[key] = into_id
+        if from_id in self.stored_ids:
+            self.tx.reassign(from_id, into_id)
+            self.tx.delete_profile(from_id)
+            self.stored_ids.discard(from_id)
+        self.merges.append(MergeRecord(from_id, into_id, reason, "merged", message_id, at))
+
+    def flush(self) -> None:
+        tx, final = self.tx, self.final
+        tx.add_identities([replace(i, profile_id=final(i.profile_id)) for i in self.identities])
+        tx.save_profiles([self.profiles[pid] for pid in sorted(self.dirty)])
+        tx.append_events([replace(e, profile_id=final(e.profile_id)) for e in self.events])
+        tx.append_trait_changes(
+            [replace(c, profile_id=final(c.profile_id)) for c in self.trait_changes]
+        )
+        tx.append_consent([replace(c, profile_id=final(c.profile_id)) for c in self.consent])
+        tx.append_merges(self.merges)
+
+
+def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str) -> bool:
+    """Fold one event into the batch; returns whether the event itself is kept."""
+    resolution = resolve(
+        event,
+        batch.lookup,
+        batch.user_of,
+        _new_profile_id,
+    )
+    at = event.received_at
+    pid = resolution.profile_id
+    if resolution.create:
+        batch.profiles[pid] = Profile(
+            profile_id=pid, user_id=resolution.user_id, created_at=at, updated_at=at
+        )
+        batch.dirty.add(pid)
+    if resolution.set_user_id is not None:
+        batch.profiles[pid] = replace(batch.profiles[pid], user_id=resolution.set_user_id)
+        batch.dirty.add(pid)
+    batch.attach(pid, resolution.attach, at)
+    if resolution.merge_from is not None:
+        batch.merge(resolution.merge_from, pid, at, resolution.reason, event.message_id)
+    if resolution.refused is not None:
+        refused_id, why = resolution.refused
+        batch.merges.append(
+            MergeRecord(
+                refused_id, pid, f"{resolution.reason}: {why}", "refused", event.message_id, at
+            )
+        )
+
+    profile = batch.profiles[pid]
+    changes = changed_decisions(profile.consent, event.consent, event.timestamp)
+    if changes:
+        consent = dict(profile.consent)
+        for purpose, granted in changes.items():
+            source = consent_source(purpose, event.traits)
+            consent[purpose] = ConsentDecision(granted=granted, at=event.timestamp, source=source)
+            batch.consent.append(
+                ConsentRecord(pid, purpose.value, granted, source, event.message_id, at)
+            )
+        profile = replace(profile, consent=consent, version=profile.version + 1)
+        batch.dirty.add(pid)
+
+    state = {purpose.value: options.policy.granted(purpose, profile.consent) for purpose in Purpose}
+    keep = state[Purpose.ANALYTICS.value]
+    update = apply_event(profile, event, behavioural=keep, session_timeout=options.session_timeout)
+    if update.profile is not profile or changes:
+        batch.dirty.add(pid)
+    batch.profiles[pid] = update.profile
+    for delta in update.trait_changes:
+        batch.trait_changes.append(
+            TraitChange(
+                pid,
+                update.profile.version,
+                delta.trait,
+                delta.old_value,
+                delta.new_value,
+                event.timestamp,
+                event.message_id,
+            )
+        )
+    if keep:
+        batch.events.append(_event_row(event, pid, source_id, state))
+    return keep
+
+
+def ingest(
+    store: Store,
+    events: Sequence[Event],
+    rejections: Sequence[tuple[int, Rejection]],
+    *,
+    source_id: str,
+    received_at: datetime,
+    options: PipelineOptions,
+    request_ip: str | None = None,
+    on_committed: Callable[[IngestResult], None] | None = None,
+) -> IngestResult:
+    """Store one request's events and rejections in one transaction.
+
+    ``rejections`` pairs each rejected message with its index in the request.
+    ``on_committed`` runs only after the transaction committed.
+    """
+    with store.write() as tx:
+        ids = [event.message_id for event in events]
+        seen = tx.seen_message_ids(source_id, ids) if ids else set()
+        fresh: list[Event] = []
+        fresh_ids: set[str] = set()
+        for event in events:
+            if event.message_id in seen or event.message_id in fresh_ids:
+                continue
+            fresh_ids.add(event.message_id)
+            fresh.append(event)
+        duplicates = len(events) - len(fresh)
+        if fresh:
+            tx.mark_seen(source_id, [event.message_id for event in fresh], received_at)
+        suppressed = 0
+        touched: list[str] = []
+        if fresh:
+            batch = _Batch(tx, fresh)
+            for event in fresh:
+                if not _apply(batch, event, options, source_id):
+                    suppressed += 1
+            batch.flush()
+            touched = sorted({batch.final(pid) for pid in batch.dirty})
+        quarantine_ids = (
+            tx.add_quarantine(
+                [
+                    QuarantineEntry(
+                        source_id=source_id,
+                        reason=rejection.reason.value,
+                        message=rejection.message,
+                        payload=rejection.payload,
+                        received_at=received_at,
+                        field=rejection.field,
+                        message_id=rejection.message_id,
+                        request_ip=request_ip,
+                    )
+                    for _, rejection in rejections
+                ]
+            )
+            if rejections
+            else []
+        )
+        counts = {
+            "accepted": len(fresh),
+            "duplicate": duplicates,
+            "suppressed": suppressed,
+            "quarantined": len(rejections),
+        }
+        tx.bump_counters(
+            received_at.date().isoformat(),
+            source_id,
+            {metric: count for metric, count in counts.items() if count},
+        )
+    result = IngestResult(
+        accepted=len(fresh),
+        duplicates=duplicates,
+        suppressed=suppressed,
+        quarantined=tuple(
+            QuarantinedItem(index, qid, rejection.reason.value, rejection.message, rejection.field)
+            for (index, rejection), qid in zip(rejections, quarantine_ids, strict=True)
+        ),
+        profile_ids=tuple(touched),
+    )
+    if on_committed is not None:
+        on_committed(result)
+    return result

@@ -1,0 +1,1 @@
+"""Profiles: the unified, consented view of one person."""

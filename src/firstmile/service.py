@@ -1,0 +1,392 @@
+"""The facade: one object that the API, the CLI and the demo call.
+
+:class:`Firstmile` opens the store from :class:`~firstmile.settings.Settings` and
+delegates: request bodies to :mod:`firstmile.events.envelope`, messages to
+:func:`firstmile.events.validate.to_event`, storage to :func:`firstmile.pipeline.ingest`,
+views to :mod:`firstmile.profiles.view`. It holds no logic of its own beyond wiring.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from firstmile.settings import load_settings
+>>> home = pathlib.Path(tempfile.mkdtemp())
+>>> with Firstmile.open(load_settings(home=home, environ={})) as fm:
+...     key = fm.create_key("write", label="docs")
+...     result = fm.ingest_items(
+...         [{"type": "identify", "userId": "u1", "traits": {"email": " A@B.co "}}],
+...         source_id=fm.authenticate(key),
+...     )
+...     fm.user("u1")["traits"]
+{'email': 'a@b.co'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from firstmile.clock import Clock, SystemClock
+from firstmile.errors import InvalidEvent, InvalidJSON, NotFound, Unauthorized
+from firstmile.events.consent import ConsentPolicy
+from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
+from firstmile.events.model import Event, Purpose, QuarantineReason, Rejection
+from firstmile.events.validate import RequestFacts, to_event
+from firstmile.imports import UnparsedLine
+from firstmile.keys import generate_key, hash_key
+from firstmile.pipeline import IngestResult, PipelineOptions, ingest
+from firstmile.profiles.view import profile_view
+from firstmile.settings import Settings
+from firstmile.storage import open_store
+from firstmile.storage.base import (
+    ApiKey,
+    IdentityKind,
+    QuarantineRecord,
+    QuarantineStatus,
+    Store,
+)
+
+DEFAULT_SOURCE = "default"
+
+
+class Firstmile:
+    """firstmile as a library. Open with :meth:`open`; close (or use ``with``)."""
+
+    def __init__(self, settings: Settings, store: Store, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.limits = Limits(
+            max_message_bytes=settings.max_message_bytes,
+            max_request_bytes=settings.max_request_bytes,
+            max_batch_items=settings.max_batch_items,
+            max_compression_ratio=settings.max_compression_ratio,
+        )
+        self.policy = ConsentPolicy.from_regimes(
+            settings.consent_analytics, settings.consent_personalization, settings.consent_marketing
+        )
+        self.options = PipelineOptions(
+            policy=self.policy, session_timeout=timedelta(minutes=settings.session_timeout_minutes)
+        )
+        self._key_cache: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Firstmile:
+        """Open the store named by the settings and bring its schema up to date."""
+        store = open_store(settings.resolved_database_url, clock=clock)
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings, store, clock=clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- health -------------------------------------------------------------------------
+
+    def ready(self) -> None:
+        """Raise :class:`~firstmile.errors.StorageUnavailable` unless the store answers."""
+        self.store.ping()
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def create_key(
+        self, kind: Literal["write", "server"], *, label: str, source_id: str = DEFAULT_SOURCE
+    ) -> str:
+        """Create a key and return it; only its hash is stored, so show it now."""
+        key = generate_key(kind)
+        with self.store.write() as tx:
+            tx.add_key(ApiKey(hash_key(key), kind, source_id, label, self.clock.now()))
+        return key
+
+    def authenticate(self, key: str | None) -> str:
+        """The source id of a write key, or :class:`~firstmile.errors.Unauthorized`."""
+        if not key:
+            raise Unauthorized(
+                "No write key. Send it as the Basic auth user name or as `writeKey` in the body."
+            )
+        hashed = hash_key(key)
+        source = self._key_cache.get(hashed)
+        if source is None:
+            found = self.store.find_key(hashed)
+            if found is None or found.kind != "write":
+                raise Unauthorized("Unknown write key. `firstmile init` prints a valid one.")
+            source = self._key_cache[hashed] = found.source_id
+        return source
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def ingest_http(
+        self,
+        body: bytes,
+        *,
+        endpoint: str,
+        header_key: str | None,
+        content_encoding: str | None = None,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
+        browser: bool = False,
+    ) -> IngestResult:
+        """Handle one tracking API request body, from raw bytes to stored events.
+
+        Raises a :class:`~firstmile.errors.FirstmileError` the API turns into a 4xx.
+        A body that is not JSON is quarantined (when the key is known from the header)
+        before the error is raised, so nothing a client sent is lost.
+        """
+        received_at = self.clock.now()
+        decoded = decode_body(body, content_encoding=content_encoding, limits=self.limits)
+        try:
+            document = parse_json(decoded)
+        except InvalidJSON:
+            if header_key:
+                source_id = self.authenticate(header_key)
+                rejection = Rejection(
+                    QuarantineReason.INVALID_JSON,
+                    "The request body is not valid JSON.",
+                    decoded.decode("utf-8", errors="replace"),
+                )
+                ingest(
+                    self.store,
+                    [],
+                    [(0, rejection)],
+                    source_id=source_id,
+                    received_at=received_at,
+                    options=self.options,
+                    request_ip=client_ip,
+                )
+            raise
+        envelope = open_envelope(document, endpoint=endpoint, limits=self.limits)
+        source_id = self.authenticate(header_key or envelope.write_key)
+        facts = RequestFacts(
+            received_at=received_at,
+            ip=client_ip,
+            user_agent=user_agent,
+            browser=browser,
+            max_message_bytes=self.limits.max_message_bytes,
+            coerce=self.settings.coerce_string_values,
+        )
+        result = self._ingest(envelope.items, envelope.overflow, source_id, facts)
+        if envelope.single and result.quarantined:
+            rejected = result.quarantined[0]
+            raise InvalidEvent(
+                f"{rejected.message} The message was quarantined (id {rejected.quarantine_id}).",
+                reason=rejected.reason,
+                field=rejected.field,
+            )
+        return result
+
+    def ingest_items(
+        self,
+        items: Sequence[Any],
+        *,
+        source_id: str = DEFAULT_SOURCE,
+        received_at: datetime | None = None,
+    ) -> IngestResult:
+        """Ingest messages that are already parsed (imports, replays, tests)."""
+        facts = RequestFacts(
+            received_at=received_at or self.clock.now(),
+            max_message_bytes=self.limits.max_message_bytes,
+            coerce=self.settings.coerce_string_values,
+        )
+        return self._ingest(list(items), [], source_id, facts)
+
+    def _ingest(
+        self, items: Sequence[Any], overflow: Sequence[Any], source_id: str, facts: RequestFacts
+    ) -> IngestResult:
+        events: list[Event] = []
+        rejections: list[tuple[int, Rejection]] = []
+        for index, item in enumerate(items):
+            if isinstance(item, UnparsedLine):
+                rejections.append(
+                    (
+                        index,
+                        Rejection(
+                            QuarantineReason.INVALID_JSON,
+                            f"Not valid JSON: {item.error}.",
+                            item.text,
+                        ),
+                    )
+                )
+                continue
+            outcome = to_event(item, facts)
+            if isinstance(outcome, Event):
+                events.append(outcome)
+            else:
+                rejections.append((index, outcome))
+        for index, item in enumerate(overflow, start=len(items)):
+            rejections.append(
+                (
+                    index,
+                    Rejection(
+                        QuarantineReason.BATCH_OVERFLOW,
+                        f"The batch has more than {self.limits.max_batch_items} messages; "
+                        "send the rest in another request.",
+                        item if isinstance(item, dict) else {"item": item},
+                    ),
+                )
+            )
+        return ingest(
+            self.store,
+            events,
+            rejections,
+            source_id=source_id,
+            received_at=facts.received_at,
+            options=self.options,
+            request_ip=facts.ip,
+        )
+
+    # -- profiles -----------------------------------------------------------------------
+
+    def find_profile_id(self, any_id: str) -> str:
+        """Profile id for a user id, an anonymous id or a profile id."""
+        kinds: tuple[IdentityKind, ...] = ("user_id", "anonymous_id")
+        for kind in kinds:
+            found = self.store.find_profile_id(kind, any_id)
+            if found is not None:
+                return found
+        if self.store.get_profile(any_id) is not None:
+            return any_id
+        raise NotFound(
+            f"No profile has the id {any_id!r} (tried user id, anonymous id, profile id)."
+        )
+
+    def user(self, any_id: str, *, events: int = 20) -> dict[str, Any]:
+        """Everything known about one person (see :func:`firstmile.profiles.view.profile_view`)."""
+        profile_id = self.find_profile_id(any_id)
+        profile = self.store.get_profile(profile_id)
+        if profile is None:
+            raise NotFound(f"The profile {profile_id!r} was merged or removed; try again.")
+        return profile_view(
+            profile,
+            now=self.clock.now(),
+            policy=self.policy,
+            identities=self.store.identities(profile_id),
+            trait_history=self.store.trait_history(profile_id),
+            consent_history=self.store.consent_history(profile_id),
+            merges=self.store.merges(profile_id),
+            events=self.store.events(profile_id, limit=events),
+        )
+
+    # -- quarantine ---------------------------------------------------------------------
+
+    def quarantine(
+        self,
+        *,
+        status: QuarantineStatus | None = "pending",
+        reason: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QuarantineRecord]:
+        return self.store.quarantine(
+            status=status,
+            reason=reason,
+            limit=limit,
+            offset=offset,
+        )
+
+    def quarantine_entry(self, entry_id: int) -> QuarantineRecord:
+        record = self.store.quarantine_entry(entry_id)
+        if record is None:
+            raise NotFound(f"No quarantined message has the id {entry_id}.")
+        return record
+
+    def replay(self, entry_ids: Iterable[int], *, payload: Any = None) -> dict[str, Any]:
+        """Run quarantined messages through the pipeline again.
+
+        ``payload`` replaces the stored message (a fixed version) when replaying one id.
+        An entry that passes is marked ``replayed``; one that fails again stays
+        ``pending`` and its new reason is reported (the new attempt is not re-quarantined).
+        """
+        results: list[dict[str, Any]] = []
+        for entry_id in entry_ids:
+            record = self.quarantine_entry(entry_id)
+            if record.status != "pending":
+                results.append({"id": entry_id, "outcome": "skipped", "reason": record.status})
+                continue
+            message = payload if payload is not None else record.entry.payload
+            if payload is None and isinstance(message, str):
+                # Text that was not JSON is kept as received; only a fixed payload helps.
+                results.append(
+                    {
+                        "id": entry_id,
+                        "outcome": "still_invalid",
+                        "reason": QuarantineReason.INVALID_JSON.value,
+                        "message": "The stored text is not JSON; replay it with a fixed payload.",
+                    }
+                )
+                continue
+            outcome = to_event(
+                message,
+                # The original arrival time keeps the clock-skew correction right.
+                RequestFacts(
+                    received_at=record.entry.received_at,
+                    ip=record.entry.request_ip,
+                    max_message_bytes=self.limits.max_message_bytes,
+                    coerce=self.settings.coerce_string_values,
+                ),
+            )
+            if isinstance(outcome, Rejection):
+                results.append(
+                    {
+                        "id": entry_id,
+                        "outcome": "still_invalid",
+                        "reason": outcome.reason.value,
+                        "message": outcome.message,
+                    }
+                )
+                continue
+            # Two transactions: if marking fails after the ingest, a second replay is
+            # deduplicated by messageId, so the event still counts once.
+            result = ingest(
+                self.store,
+                [outcome],
+                [],
+                source_id=record.entry.source_id,
+                received_at=outcome.received_at,
+                options=self.options,
+            )
+            with self.store.write() as tx:
+                tx.resolve_quarantine(
+                    entry_id,
+                    "replayed",
+                    "duplicate of an accepted message" if result.duplicates else "accepted",
+                )
+            results.append(
+                {"id": entry_id, "outcome": "replayed", "duplicate": bool(result.duplicates)}
+            )
+        return {
+            "replayed": sum(r["outcome"] == "replayed" for r in results),
+            "still_invalid": sum(r["outcome"] == "still_invalid" for r in results),
+            "results": results,
+        }
+
+    # -- reports ------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the demo and `firstmile status`: ingest, quarantine, profiles, consent."""
+        consent: dict[str, dict[str, int]] = {}
+        for profile in self.store.iter_profiles():
+            for purpose in (Purpose.ANALYTICS, Purpose.PERSONALIZATION, Purpose.MARKETING):
+                granted = self.policy.granted(purpose, profile.consent)
+                bucket = consent.setdefault(purpose.value, {"granted": 0, "denied": 0})
+                bucket["granted" if granted else "denied"] += 1
+        return {
+            "ingest": self.store.counters(),
+            "quarantine_by_reason": self.store.quarantine_reasons(),
+            "profiles": self.store.profile_stats(),
+            "consent": consent,
+        }

@@ -1,0 +1,250 @@
+"""The storage interface: the only part of storage the rest of firstmile sees.
+
+A :class:`Store` is opened by :func:`firstmile.storage.open_store` from a URL. Reads are
+methods of the store; every write happens inside ``with store.write() as tx:``, one
+transaction that commits when the block ends and rolls back if it raises. The ingest
+pipeline does one such transaction per request.
+
+Every backend passes the same contract suite (``tests/contract/test_store.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
+
+from firstmile.profiles.model import Profile
+
+IdentityKind = Literal["user_id", "anonymous_id"]
+QuarantineStatus = Literal["pending", "replayed", "discarded"]
+KeyKind = Literal["write", "server"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One id a profile has had. ``(kind, value)`` is unique across profiles."""
+
+    kind: IdentityKind
+    value: str
+    profile_id: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An accepted event as the event log keeps it.
+
+    ``payload`` holds everything else of the message (properties, traits, context,
+    integrations, enrichment, ...); ``consent`` is the consent state it was stored under.
+    """
+
+    source_id: str
+    message_id: str
+    profile_id: str
+    type: str
+    name: str | None  # track event name, or page/screen name
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: datetime
+    received_at: datetime
+    sent_at: datetime | None
+    original_timestamp: datetime | None
+    payload: dict[str, Any]
+    consent: dict[str, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class TraitChange:
+    """A trait that changed: the new profile version keeps the old value here."""
+
+    profile_id: str
+    version: int
+    trait: str
+    old_value: Any
+    new_value: Any
+    changed_at: datetime
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One line of the append-only consent ledger."""
+
+    profile_id: str
+    purpose: str
+    granted: bool
+    source: str
+    message_id: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """An identity merge (``outcome="merged"``) or a merge refused (``"refused"``)."""
+
+    from_profile_id: str
+    into_profile_id: str
+    reason: str
+    outcome: Literal["merged", "refused"]
+    message_id: str | None
+    merged_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """A message that failed validation, with everything needed to replay it."""
+
+    source_id: str
+    reason: str
+    message: str
+    payload: Any  # the message as received (JSON), or the raw text when it was not JSON
+    received_at: datetime
+    field: str | None = None
+    message_id: str | None = None
+    request_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """A stored :class:`QuarantineEntry` with its id and status."""
+
+    id: int
+    entry: QuarantineEntry
+    status: QuarantineStatus
+    resolved_at: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key a client authenticates with. Only its SHA-256 is stored."""
+
+    key_hash: str
+    kind: KeyKind
+    source_id: str
+    label: str
+    created_at: datetime
+
+
+class WriteTransaction(Protocol):
+    """The writes (and the reads they depend on) of one transaction."""
+
+    def seen_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
+        """Which of ``message_ids`` this source has already sent."""
+
+    def mark_seen(self, source_id: str, message_ids: Sequence[str], at: datetime) -> None:
+        """Remember message ids for deduplication (including events not kept)."""
+
+    def lookup_identities(
+        self, keys: Iterable[tuple[IdentityKind, str]]
+    ) -> dict[tuple[IdentityKind, str], str]:
+        """Map each known ``(kind, value)`` to its profile id; unknown keys are absent."""
+
+    def load_profiles(self, profile_ids: Iterable[str]) -> dict[str, Profile]:
+        """Profiles by id; unknown ids are absent."""
+
+    def save_profiles(self, profiles: Sequence[Profile]) -> None:
+        """Insert or replace profiles."""
+
+    def delete_profile(self, profile_id: str) -> None:
+        """Remove a profile (after it was merged into another)."""
+
+    def add_identities(self, identities: Sequence[Identity]) -> None:
+        """Attach ids to profiles; an existing ``(kind, value)`` is left unchanged."""
+
+    def reassign(self, from_profile_id: str, to_profile_id: str) -> None:
+        """Move identities, events, trait history and consent ledger to another profile."""
+
+    def append_events(self, events: Sequence[StoredEvent]) -> None: ...
+
+    def append_trait_changes(self, changes: Sequence[TraitChange]) -> None: ...
+
+    def append_consent(self, records: Sequence[ConsentRecord]) -> None: ...
+
+    def append_merges(self, merges: Sequence[MergeRecord]) -> None: ...
+
+    def add_quarantine(self, entries: Sequence[QuarantineEntry]) -> list[int]:
+        """Store entries as ``pending``; returns their ids in order."""
+
+    def resolve_quarantine(self, entry_id: int, status: QuarantineStatus, note: str) -> None:
+        """Mark an entry replayed or discarded (it is kept, never deleted)."""
+
+    def bump_counters(self, day: str, source_id: str, counts: Mapping[str, int]) -> None:
+        """Add to the daily ingest counters (``accepted``, ``duplicate``, ...)."""
+
+    def add_key(self, key: ApiKey) -> None: ...
+
+
+class Store(Protocol):
+    """A firstmile data store. Open with :func:`firstmile.storage.open_store`."""
+
+    url: str
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (idempotent; applied steps are recorded)."""
+
+    def ping(self) -> None:
+        """Raise :class:`firstmile.errors.StorageUnavailable` if the store is unreachable."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        """``with open_store(url) as store:`` closes the store when the block ends."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def write(self) -> AbstractContextManager[WriteTransaction]:
+        """One transaction: commits on a clean exit, rolls back on an exception."""
+
+    def get_profile(self, profile_id: str) -> Profile | None: ...
+
+    def find_profile_id(self, kind: IdentityKind, value: str) -> str | None: ...
+
+    def identities(self, profile_id: str) -> list[Identity]: ...
+
+    def events(self, profile_id: str, *, limit: int = 50) -> list[StoredEvent]:
+        """Most recent first (by timestamp)."""
+
+    def trait_history(self, profile_id: str, *, limit: int = 100) -> list[TraitChange]:
+        """Most recent first."""
+
+    def consent_history(self, profile_id: str) -> list[ConsentRecord]:
+        """Oldest first."""
+
+    def merges(self, profile_id: str) -> list[MergeRecord]:
+        """Merges into or out of the profile, oldest first."""
+
+    def quarantine(
+        self,
+        *,
+        status: QuarantineStatus | None = None,
+        reason: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QuarantineRecord]:
+        """Newest first."""
+
+    def quarantine_entry(self, entry_id: int) -> QuarantineRecord | None: ...
+
+    def quarantine_reasons(self) -> dict[str, int]:
+        """Pending entries counted by reason."""
+
+    def counters(self, *, source_id: str | None = None) -> dict[str, int]:
+        """Ingest counters summed over all days."""
+
+    def profile_stats(self) -> dict[str, int]:
+        """``profiles``, ``identified``, ``anonymous``, ``events``."""
+
+    def iter_profiles(self, *, batch_size: int = 500) -> Iterator[Profile]:
+        """Every profile (for summaries, exports and training)."""
+
+    def find_key(self, key_hash: str) -> ApiKey | None: ...

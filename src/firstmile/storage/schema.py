@@ -1,0 +1,224 @@
+"""The SQL schema of a firstmile store, shared by SQLite and PostgreSQL.
+
+This module is the current shape of the tables; the Alembic migrations in
+``firstmile/storage/migrations`` build it step by step, and a test checks that both agree.
+There are no foreign keys: every write is an append or an upsert keyed by the caller, and
+the constraint checks would cost ingest speed without catching anything the pipeline
+does not already guarantee.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no datetime type, so the value is
+    converted to UTC and kept as fixed-width ISO text, which also sorts correctly.
+    Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"Naive datetime {value.isoformat()} cannot be stored: "
+                "firstmile keeps every time as a timezone-aware UTC datetime."
+            )
+        value = value.astimezone(UTC)
+        # SQLite's DATETIME text has no offset field; it would silently drop tzinfo.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Events and quarantine may outgrow 32-bit ids on PostgreSQL; SQLite needs exactly
+# INTEGER for a rowid-aliased autoincrement key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _text(name: str, *, nullable: bool = False, **kwargs: Any) -> Column[str]:
+    return Column(name, Text, nullable=nullable, **kwargs)
+
+
+def _time(name: str, *, nullable: bool = False) -> Column[datetime]:
+    return Column(name, UTCDateTime, nullable=nullable)
+
+
+def _json(name: str) -> Column[Any]:
+    # none_as_null=False (the default): a Python None is stored as JSON ``null``.
+    return Column(name, JSON, nullable=False)
+
+
+metadata = MetaData()
+
+profiles = Table(
+    "profiles",
+    metadata,
+    _text("profile_id", primary_key=True),
+    _text("user_id", nullable=True),
+    Column("version", Integer, nullable=False),
+    _time("created_at"),
+    _time("updated_at"),
+    _json("data"),  # profile_to_json(profile)
+    Index("ix_profiles_user_id", "user_id"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    _text("kind"),
+    _text("value"),
+    _text("profile_id"),
+    _time("first_seen"),
+    PrimaryKeyConstraint("kind", "value", name="pk_identities"),
+    Index("ix_identities_profile_id", "profile_id"),
+    sqlite_with_rowid=False,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("source_id"),
+    _text("message_id"),
+    _text("profile_id"),
+    _text("type"),
+    _text("name", nullable=True),
+    _text("user_id", nullable=True),
+    _text("anonymous_id", nullable=True),
+    _time("timestamp"),
+    _time("received_at"),
+    _time("sent_at", nullable=True),
+    _time("original_timestamp", nullable=True),
+    _json("payload"),
+    _json("consent"),
+    # The ingest hot path: every extra index here costs insert throughput.
+    Index("ix_events_profile_id_timestamp", "profile_id", "timestamp"),
+)
+
+seen_messages = Table(
+    "seen_messages",
+    metadata,
+    _text("source_id"),
+    _text("message_id"),
+    _time("seen_at"),
+    PrimaryKeyConstraint("source_id", "message_id", name="pk_seen_messages"),
+    sqlite_with_rowid=False,
+)
+
+trait_history = Table(
+    "trait_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("profile_id"),
+    Column("version", Integer, nullable=False),
+    _text("trait"),
+    _json("old_value"),
+    _json("new_value"),
+    _time("changed_at"),
+    _text("message_id", nullable=True),
+    Index("ix_trait_history_profile_id", "profile_id"),
+)
+
+consent_ledger = Table(
+    "consent_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("profile_id"),
+    _text("purpose"),
+    Column("granted", Boolean, nullable=False),
+    _text("source"),
+    _text("message_id", nullable=True),
+    _time("recorded_at"),
+    Index("ix_consent_ledger_profile_id", "profile_id"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("from_profile_id"),
+    _text("into_profile_id"),
+    _text("reason"),
+    _text("outcome"),
+    _text("message_id", nullable=True),
+    _time("merged_at"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("source_id"),
+    _text("reason"),
+    _text("message"),
+    _text("field", nullable=True),
+    _json("payload"),
+    _time("received_at"),
+    _text("message_id", nullable=True),
+    _text("request_ip", nullable=True),
+    _text("status", server_default="pending"),
+    _time("resolved_at", nullable=True),
+    _text("note", nullable=True),
+    Index("ix_quarantine_status_reason", "status", "reason"),
+)
+
+ingest_counters = Table(
+    "ingest_counters",
+    metadata,
+    _text("day"),  # ISO date, UTC
+    _text("source_id"),
+    _text("metric"),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "source_id", "metric", name="pk_ingest_counters"),
+    sqlite_with_rowid=False,
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _text("key_hash", primary_key=True),
+    _text("kind"),
+    _text("source_id"),
+    _text("label"),
+    _time("created_at"),
+)
+
+# Every migration step applied to this database, with its time (alembic_version only
+# keeps the current head). Written by the on_version_apply hook in migrations/env.py.
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    _text("revision"),
+    _time("applied_at"),
+    PrimaryKeyConstraint("revision", "applied_at", name="pk_schema_migrations"),
+)

@@ -1,0 +1,526 @@
+"""The SQL store: one implementation of :class:`~firstmile.storage.base.Store` for SQLite
+and PostgreSQL, on SQLAlchemy Core.
+
+Open it with :func:`firstmile.storage.open_store`; nothing else imports this module.
+Writes are batched (one ``executemany`` per call, ``IN`` lists chunked), because the
+ingest pipeline calls them once per request with every message of a batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import fields
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, TypeVar, cast
+
+from sqlalchemy import ColumnElement, Connection, Table, Text, any_, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from firstmile.clock import Clock, SystemClock
+from firstmile.errors import NotFound, StorageUnavailable
+from firstmile.profiles.model import Profile, profile_from_json, profile_to_json
+from firstmile.storage import schema as s
+from firstmile.storage.base import (
+    ApiKey,
+    ConsentRecord,
+    Identity,
+    IdentityKind,
+    MergeRecord,
+    QuarantineEntry,
+    QuarantineRecord,
+    QuarantineStatus,
+    StoredEvent,
+    TraitChange,
+)
+from firstmile.storage.engine import BEGIN_MODE, create_sql_engine, sqlite_write_lock
+from firstmile.storage.migrate import upgrade_to_head
+
+T = TypeVar("T")
+
+# Bound parameters per SQLite statement: well under its limit (32766), and few enough
+# that one IN list is one query for a typical ingest batch.
+MAX_PARAMS: Final = 500
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _columns(record_type: type[Any]) -> tuple[str, ...]:
+    # The tables name their columns after the dataclass fields, so rows map 1:1.
+    return tuple(f.name for f in fields(record_type))
+
+
+_EVENT_COLUMNS: Final = _columns(StoredEvent)
+_TRAIT_COLUMNS: Final = _columns(TraitChange)
+_CONSENT_COLUMNS: Final = _columns(ConsentRecord)
+_MERGE_COLUMNS: Final = _columns(MergeRecord)
+_IDENTITY_COLUMNS: Final = _columns(Identity)
+_KEY_COLUMNS: Final = _columns(ApiKey)
+_QUARANTINE_COLUMNS: Final = _columns(QuarantineEntry)
+
+
+def _rows(records: Sequence[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    # Shallow on purpose: dataclasses.asdict would deep-copy every payload.
+    return [{c: getattr(r, c) for c in columns} for r in records]
+
+
+def _profile_row(profile: Profile) -> dict[str, Any]:
+    return {
+        "profile_id": profile.profile_id,
+        "user_id": profile.user_id,
+        "version": profile.version,
+        "created_at": profile.created_at,
+        "updated_at": profile.updated_at,
+        "data": profile_to_json(profile),
+    }
+
+
+def _quarantine_record(row: Mapping[str, Any]) -> QuarantineRecord:
+    return QuarantineRecord(
+        id=int(row["id"]),
+        entry=QuarantineEntry(**{c: row[c] for c in _QUARANTINE_COLUMNS}),
+        status=row["status"],
+        resolved_at=row["resolved_at"],
+        note=row["note"],
+    )
+
+
+class _Dialect:
+    """The few statements whose SQL differs between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # How many values one membership test takes: SQLite binds each value, while
+        # PostgreSQL binds one array (bounded only to keep a statement's memory small).
+        self.chunk = MAX_PARAMS - 2 if name == "sqlite" else 10_000
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        return sqlite.insert(table) if self.name == "sqlite" else postgresql.insert(table)
+
+    def is_in(self, column: ColumnElement[str], values: Sequence[str]) -> ColumnElement[bool]:
+        """``column IN values``, written so the backend uses the index at any table size."""
+        if self.name == "postgresql":
+            # Not IN ($1, ..., $n): once psycopg prepares the statement, PostgreSQL's generic
+            # plan can filter on that list, rebuilding the array for every row it scans
+            # (hundreds of ms on a large dedupe ledger). A single array parameter is always
+            # an index condition.
+            return column == any_(literal(list(values), postgresql.ARRAY(Text)))
+        return column.in_(values)
+
+
+class SqlWriteTransaction:
+    """The writes of one transaction, on one connection (see ``SqlStore.write``)."""
+
+    def __init__(self, conn: Connection, dialect: _Dialect, clock: Clock) -> None:
+        self._conn = conn
+        self._dialect = dialect
+        self._clock = clock
+
+    def seen_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
+        seen: set[str] = set()
+        t = s.seen_messages
+        for chunk in _chunks(list(dict.fromkeys(message_ids)), self._dialect.chunk):
+            query = select(t.c.message_id).where(
+                t.c.source_id == source_id, self._dialect.is_in(t.c.message_id, chunk)
+            )
+            seen.update(self._conn.scalars(query))
+        return seen
+
+    def mark_seen(self, source_id: str, message_ids: Sequence[str], at: datetime) -> None:
+        if not message_ids:
+            return
+        rows = [
+            {"source_id": source_id, "message_id": m, "seen_at": at}
+            for m in dict.fromkeys(message_ids)
+        ]
+        stmt = self._dialect.insert(s.seen_messages).on_conflict_do_nothing()
+        self._conn.execute(stmt, rows)
+
+    def lookup_identities(
+        self, keys: Iterable[tuple[IdentityKind, str]]
+    ) -> dict[tuple[IdentityKind, str], str]:
+        wanted = set(keys)
+        kinds = sorted({kind for kind, _ in wanted})
+        found: dict[tuple[IdentityKind, str], str] = {}
+        t = s.identities
+        # kind IN (..) AND value IN (..) walks the (kind, value) key on both backends; it
+        # may also match a value under the other kind, which the check below drops.
+        for chunk in _chunks(sorted({value for _, value in wanted}), self._dialect.chunk):
+            query = select(t.c.kind, t.c.value, t.c.profile_id).where(
+                self._dialect.is_in(t.c.kind, kinds), self._dialect.is_in(t.c.value, chunk)
+            )
+            for kind, value, profile_id in self._conn.execute(query):
+                key = (cast(IdentityKind, kind), cast(str, value))
+                if key in wanted:
+                    found[key] = profile_id
+        return found
+
+    def load_profiles(self, profile_ids: Iterable[str]) -> dict[str, Profile]:
+        found: dict[str, Profile] = {}
+        t = s.profiles
+        for chunk in _chunks(list(dict.fromkeys(profile_ids)), self._dialect.chunk):
+            query = select(t.c.data).where(self._dialect.is_in(t.c.profile_id, chunk))
+            for data in self._conn.scalars(query):
+                profile = profile_from_json(data)
+                found[profile.profile_id] = profile
+        return found
+
+    def save_profiles(self, profiles: Sequence[Profile]) -> None:
+        if not profiles:
+            return
+        # The last version of a profile wins; one statement may not update a row twice.
+        latest = {p.profile_id: p for p in profiles}
+        stmt = self._dialect.insert(s.profiles)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[s.profiles.c.profile_id],
+            set_={c: stmt.excluded[c] for c in ("user_id", "version", "updated_at", "data")},
+        )
+        self._conn.execute(stmt, [_profile_row(p) for p in latest.values()])
+
+    def delete_profile(self, profile_id: str) -> None:
+        t = s.profiles
+        self._conn.execute(t.delete().where(t.c.profile_id == profile_id))
+
+    def add_identities(self, identities: Sequence[Identity]) -> None:
+        if not identities:
+            return
+        # First writer wins: an id never silently moves to another profile (merges do
+        # that explicitly through reassign).
+        stmt = self._dialect.insert(s.identities).on_conflict_do_nothing()
+        self._conn.execute(stmt, _rows(identities, _IDENTITY_COLUMNS))
+
+    def reassign(self, from_profile_id: str, to_profile_id: str) -> None:
+        if from_profile_id == to_profile_id:
+            return
+        for t in (s.identities, s.events, s.trait_history, s.consent_ledger):
+            self._conn.execute(
+                t.update().where(t.c.profile_id == from_profile_id).values(profile_id=to_profile_id)
+            )
+
+    def append_events(self, events: Sequence[StoredEvent]) -> None:
+        self._append(s.events, events, _EVENT_COLUMNS)
+
+    def append_trait_changes(self, changes: Sequence[TraitChange]) -> None:
+        self._append(s.trait_history, changes, _TRAIT_COLUMNS)
+
+    def append_consent(self, records: Sequence[ConsentRecord]) -> None:
+        self._append(s.consent_ledger, records, _CONSENT_COLUMNS)
+
+    def append_merges(self, merges: Sequence[MergeRecord]) -> None:
+        self._append(s.merges, merges, _MERGE_COLUMNS)
+
+    def _append(self, table: Table, records: Sequence[Any], columns: tuple[str, ...]) -> None:
+        if records:
+            self._conn.execute(table.insert(), _rows(records, columns))
+
+    def add_quarantine(self, entries: Sequence[QuarantineEntry]) -> list[int]:
+        if not entries:
+            return []
+        rows = _rows(entries, _QUARANTINE_COLUMNS)
+        for row in rows:
+            row["status"] = "pending"
+        t = s.quarantine
+        stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in self._conn.scalars(stmt, rows)]
+
+    def resolve_quarantine(self, entry_id: int, status: QuarantineStatus, note: str) -> None:
+        t = s.quarantine
+        resolved_at = None if status == "pending" else self._clock.now()
+        result = self._conn.execute(
+            t.update()
+            .where(t.c.id == entry_id)
+            .values(status=status, note=note, resolved_at=resolved_at)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"There is no quarantine entry {entry_id}; list them to find its id.")
+
+    def bump_counters(self, day: str, source_id: str, counts: Mapping[str, int]) -> None:
+        if not counts:
+            return
+        rows = [
+            {"day": day, "source_id": source_id, "metric": metric, "count": n}
+            for metric, n in counts.items()
+        ]
+        t = s.ingest_counters
+        stmt = self._dialect.insert(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.day, t.c.source_id, t.c.metric],
+            set_={"count": t.c.count + stmt.excluded.count},
+        )
+        self._conn.execute(stmt, rows)
+
+    def add_key(self, key: ApiKey) -> None:
+        self._conn.execute(s.api_keys.insert(), _rows([key], _KEY_COLUMNS))
+
+
+class SqlStore:
+    """A :class:`~firstmile.storage.base.Store` on SQLite or PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        The URL as the user gave it (kept as :attr:`url`).
+    sa_url
+        The SQLAlchemy URL to connect to (``sqlite`` or ``postgresql+psycopg``).
+    clock
+        Tells the time of store-made timestamps (a quarantine entry's ``resolved_at``).
+    """
+
+    def __init__(self, url: str, sa_url: URL, *, clock: Clock | None = None) -> None:
+        self.url = url
+        self._display_url = sa_url.render_as_string(hide_password=True)
+        self._engine = create_sql_engine(sa_url)
+        self._dialect = _Dialect(self._engine.dialect.name)
+        self._clock: Clock = clock or SystemClock()
+        self._writing = threading.local()
+        self._closed = False
+        self._write_lock: AbstractContextManager[Any]
+        if self._dialect.name == "sqlite":
+            # SQLite has one writer at a time. The ingest thread pool queues here, in
+            # Python, rather than in SQLite's busy handler.
+            self._write_lock = sqlite_write_lock(sa_url.database or "")
+            self._write_options: dict[str, Any] = {BEGIN_MODE: "IMMEDIATE"}
+        else:
+            self._write_lock = nullcontext()
+            self._write_options = {}
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._display_url!r})"
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection; later calls raise ``StorageUnavailable``.
+
+        Closing twice is harmless.
+        """
+        self._closed = True
+        self._engine.dispose()
+
+    def _connect(self) -> Connection:
+        if self._closed:
+            raise StorageUnavailable(
+                f"The store at {self._display_url} is closed; open it again with open_store()."
+            )
+        try:
+            return self._engine.connect()
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StorageUnavailable(
+                f"Cannot reach the database at {self._display_url} ({reason}). Check that "
+                "it is running and that FIRSTMILE_DATABASE_URL points at it."
+            ) from exc
+
+    def ping(self) -> None:
+        """Raise :class:`~firstmile.errors.StorageUnavailable` if the database is unreachable."""
+        with self._connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def migrate(self) -> None:
+        """Apply pending migrations in one transaction; each step is recorded with its time.
+
+        Safe to call on every start: an up-to-date database is left as it is.
+        """
+        with self._write_lock, self._connect() as conn:
+            conn.execution_options(**self._write_options)
+            with conn.begin():
+                upgrade_to_head(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlWriteTransaction]:
+        """One transaction: commits when the block ends, rolls back if it raises.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from firstmile.storage import open_store
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with open_store(f"sqlite:///{folder}/firstmile.db") as store:
+        ...         store.migrate()
+        ...         with store.write() as tx:
+        ...             tx.bump_counters("2026-01-01", "web", {"accepted": 2, "duplicate": 1})
+        ...         store.counters()
+        {'accepted': 2, 'duplicate': 1}
+        """
+        if getattr(self._writing, "active", False):
+            # The inner block would commit on its own, and on SQLite it would deadlock.
+            raise RuntimeError("store.write() blocks cannot be nested; reuse the open one.")
+        self._writing.active = True
+        try:
+            with self._write_lock, self._connect() as conn:
+                conn.execution_options(**self._write_options)
+                with conn.begin():
+                    yield SqlWriteTransaction(conn, self._dialect, self._clock)
+        finally:
+            self._writing.active = False
+
+    def _read(self, query: Any) -> list[Any]:
+        with self._connect() as conn:
+            return list(conn.execute(query))
+
+    def get_profile(self, profile_id: str) -> Profile | None:
+        """The profile with this id, or ``None``."""
+        t = s.profiles
+        rows = self._read(select(t.c.data).where(t.c.profile_id == profile_id))
+        return profile_from_json(rows[0].data) if rows else None
+
+    def find_profile_id(self, kind: IdentityKind, value: str) -> str | None:
+        """The id of the profile that owns ``(kind, value)``, or ``None``."""
+        t = s.identities
+        rows = self._read(select(t.c.profile_id).where(t.c.kind == kind, t.c.value == value))
+        return str(rows[0].profile_id) if rows else None
+
+    def identities(self, profile_id: str) -> list[Identity]:
+        """The ids of a profile, first seen first."""
+        t = s.identities
+        query = (
+            select(*(t.c[c] for c in _IDENTITY_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.first_seen, t.c.kind, t.c.value)
+        )
+        return [Identity(**row._mapping) for row in self._read(query)]
+
+    def events(self, profile_id: str, *, limit: int = 50) -> list[StoredEvent]:
+        """The profile's events, most recent first (by ``timestamp``)."""
+        t = s.events
+        query = (
+            select(*(t.c[c] for c in _EVENT_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.timestamp.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        return [StoredEvent(**row._mapping) for row in self._read(query)]
+
+    def trait_history(self, profile_id: str, *, limit: int = 100) -> list[TraitChange]:
+        """The profile's trait changes, most recent first."""
+        t = s.trait_history
+        query = (
+            select(*(t.c[c] for c in _TRAIT_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.changed_at.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        return [TraitChange(**row._mapping) for row in self._read(query)]
+
+    def consent_history(self, profile_id: str) -> list[ConsentRecord]:
+        """The profile's consent ledger, oldest first."""
+        t = s.consent_ledger
+        query = (
+            select(*(t.c[c] for c in _CONSENT_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.recorded_at, t.c.id)
+        )
+        return [ConsentRecord(**row._mapping) for row in self._read(query)]
+
+    def merges(self, profile_id: str) -> list[MergeRecord]:
+        """Merges into or out of the profile, oldest first."""
+        t = s.merges
+        query = (
+            select(*(t.c[c] for c in _MERGE_COLUMNS))
+            .where((t.c.from_profile_id == profile_id) | (t.c.into_profile_id == profile_id))
+            .order_by(t.c.merged_at, t.c.id)
+        )
+        return [MergeRecord(**row._mapping) for row in self._read(query)]
+
+    def quarantine(
+        self,
+        *,
+        status: QuarantineStatus | None = None,
+        reason: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QuarantineRecord]:
+        """Quarantined messages, newest first, optionally filtered by status and reason."""
+        t = s.quarantine
+        query = select(t).order_by(t.c.id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if reason is not None:
+            query = query.where(t.c.reason == reason)
+        return [_quarantine_record(row._mapping) for row in self._read(query)]
+
+    def quarantine_entry(self, entry_id: int) -> QuarantineRecord | None:
+        """One quarantined message by id, or ``None``."""
+        t = s.quarantine
+        rows = self._read(select(t).where(t.c.id == entry_id))
+        return _quarantine_record(rows[0]._mapping) if rows else None
+
+    def quarantine_reasons(self) -> dict[str, int]:
+        """Pending entries counted by reason."""
+        t = s.quarantine
+        query = (
+            select(t.c.reason, func.count())
+            .where(t.c.status == "pending")
+            .group_by(t.c.reason)
+            .order_by(t.c.reason)
+        )
+        return {reason: int(n) for reason, n in self._read(query)}
+
+    def counters(self, *, source_id: str | None = None) -> dict[str, int]:
+        """Ingest counters by metric, summed over all days (and sources unless given)."""
+        t = s.ingest_counters
+        query = select(t.c.metric, func.sum(t.c.count)).group_by(t.c.metric)
+        if source_id is not None:
+            query = query.where(t.c.source_id == source_id)
+        # int(): PostgreSQL sums bigints as numeric, which arrives as a Decimal.
+        return {metric: int(n) for metric, n in self._read(query.order_by(t.c.metric))}
+
+    def profile_stats(self) -> dict[str, int]:
+        """``profiles``, ``identified`` (with a user id), ``anonymous`` and ``events``."""
+        p = s.profiles
+        query = select(
+            select(func.count()).select_from(p).scalar_subquery(),
+            select(func.count(p.c.user_id)).scalar_subquery(),
+            select(func.count()).select_from(s.events).scalar_subquery(),
+        )
+        profiles, identified, events = self._read(query)[0]
+        return {
+            "profiles": int(profiles),
+            "identified": int(identified),
+            "anonymous": int(profiles) - int(identified),
+            "events": int(events),
+        }
+
+    def iter_profiles(self, *, batch_size: int = 500) -> Iterator[Profile]:
+        """Every profile, by id, read ``batch_size`` at a time.
+
+        Each batch is its own short read, so a slow consumer holds no transaction open;
+        profiles written meanwhile may or may not be included.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
+        t = s.profiles
+        after: str | None = None
+        while True:
+            query = select(t.c.profile_id, t.c.data).order_by(t.c.profile_id).limit(batch_size)
+            if after is not None:
+                query = query.where(t.c.profile_id > after)
+            rows = self._read(query)
+            for row in rows:
+                yield profile_from_json(row.data)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1].profile_id
+
+    def find_key(self, key_hash: str) -> ApiKey | None:
+        """The API key with this SHA-256 hash, or ``None``."""
+        t = s.api_keys
+        query = select(*(t.c[c] for c in _KEY_COLUMNS)).where(t.c.key_hash == key_hash)
+        rows = self._read(query)
+        return ApiKey(**rows[0]._mapping) if rows else None

@@ -1,0 +1,1 @@
+"""HTTP tests of the tracking API, in process, on a real SQLite file."""

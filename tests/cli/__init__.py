@@ -1,0 +1,1 @@
+"""CLI tests: CliRunner on real workspace files."""

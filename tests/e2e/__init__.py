@@ -1,0 +1,1 @@
+"""End-to-end tests: `firstmile serve` in a subprocess, real clients."""
