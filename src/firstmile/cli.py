@@ -144,6 +144,8 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         loop="uvloop",
         http="httptools",
     )

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `firstmile serve` binds to.")
     port: int = Field(default=8300, ge=0, le=65535, description="Port `firstmile serve` binds to.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to set X-Forwarded-For (comma-separated IPs or CIDRs, or "
+        "`*`): the client address (for browser traffic's country) is read from it.",
+    )
     consent_analytics: ConsentRegime = Field(
         default="opt-out",
         description="`opt-out`: behavioural data is kept until a user denies `analytics`; "

@@ -87,6 +87,19 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
+def _by_category(categories: Any) -> dict[Purpose, bool]:
+    """Decisions from a ``{category: granted}`` map; unknown names and values are skipped."""
+    if not isinstance(categories, dict):
+        return {}
+    stated: dict[Purpose, bool] = {}
+    for category, value in categories.items():
+        purpose = CATEGORY_ALIASES.get(str(category).strip().lower())
+        granted = _as_bool(value)
+        if purpose is not None and granted is not None:
+            stated[purpose] = granted
+    return stated
+
+
 def stated_consent(context: Mapping[str, Any], traits: Mapping[str, Any]) -> dict[Purpose, bool]:
     """Consent stated by one message (traits win over context when both speak).
 
@@ -96,22 +109,10 @@ def stated_consent(context: Mapping[str, Any], traits: Mapping[str, Any]) -> dic
     ...                {"consent_analytics": "true"})
     {<Purpose.MARKETING: 'marketing'>: False, <Purpose.ANALYTICS: 'analytics'>: True}
     """
-    stated: dict[Purpose, bool] = {}
     consent = context.get("consent")
     preferences = consent.get("categoryPreferences") if isinstance(consent, dict) else None
-    if isinstance(preferences, dict):
-        for category, value in preferences.items():
-            purpose = CATEGORY_ALIASES.get(str(category).strip().lower())
-            granted = _as_bool(value)
-            if purpose is not None and granted is not None:
-                stated[purpose] = granted
-    nested = traits.get("consent")
-    if isinstance(nested, dict):
-        for name, value in nested.items():
-            purpose = CATEGORY_ALIASES.get(str(name).strip().lower())
-            granted = _as_bool(value)
-            if purpose is not None and granted is not None:
-                stated[purpose] = granted
+    stated = _by_category(preferences)
+    stated.update(_by_category(traits.get("consent")))
     for purpose in Purpose:
         granted = _as_bool(traits.get(f"consent_{purpose.value}"))
         if granted is not None:
