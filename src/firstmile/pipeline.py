@@ -182,7 +182,17 @@ class _Batch:
         self.merges.append(MergeRecord(from_id, into_id, reason, "merged", message_id, at))
 
     def flush(self) -> None:
-        tx, final = self.tx, self.final
+        tx = self.tx
+        if not self.redirect:
+            # The common case: no merge in this batch, every row already names its profile.
+            tx.add_identities(self.identities)
+            tx.save_profiles([self.profiles[pid] for pid in sorted(self.dirty)])
+            tx.append_events(self.events)
+            tx.append_trait_changes(self.trait_changes)
+            tx.append_consent(self.consent)
+            tx.append_merges(self.merges)
+            return
+        final = self.final
         tx.add_identities([replace(i, profile_id=final(i.profile_id)) for i in self.identities])
         tx.save_profiles([self.profiles[pid] for pid in sorted(self.dirty)])
         tx.append_events([replace(e, profile_id=final(e.profile_id)) for e in self.events])
@@ -235,7 +245,7 @@ def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str
         profile = replace(profile, consent=consent, version=profile.version + 1)
         batch.dirty.add(pid)
 
-    state = {purpose.value: options.policy.granted(purpose, profile.consent) for purpose in Purpose}
+    state = options.policy.state(profile.consent)
     keep = state[Purpose.ANALYTICS.value]
     update = apply_event(profile, event, behavioural=keep, session_timeout=options.session_timeout)
     if update.profile is not profile or changes:

@@ -59,6 +59,10 @@ class ConsentPolicy:
             }
         )
 
+    def state(self, stated: Mapping[Purpose, Any]) -> dict[str, bool]:
+        """Every purpose's effective answer, keyed by name (what stored events carry)."""
+        return {name: self.granted(purpose, stated) for purpose, name in _PURPOSE_NAMES}
+
     def granted(self, purpose: Purpose, stated: Mapping[Purpose, Any]) -> bool:
         """Whether ``purpose`` is granted given the user's stated decisions.
 
@@ -100,6 +104,11 @@ def _by_category(categories: Any) -> dict[Purpose, bool]:
     return stated
 
 
+# Enum member attribute access is slow on the hot path; look the names up once.
+_PURPOSE_NAMES: tuple[tuple[Purpose, str], ...] = tuple((p, p.value) for p in Purpose)
+_FLAT_TRAITS: tuple[tuple[str, Purpose], ...] = tuple((f"consent_{p.value}", p) for p in Purpose)
+
+
 def stated_consent(context: Mapping[str, Any], traits: Mapping[str, Any]) -> dict[Purpose, bool]:
     """Consent stated by one message (traits win over context when both speak).
 
@@ -113,8 +122,8 @@ def stated_consent(context: Mapping[str, Any], traits: Mapping[str, Any]) -> dic
     preferences = consent.get("categoryPreferences") if isinstance(consent, dict) else None
     stated = _by_category(preferences)
     stated.update(_by_category(traits.get("consent")))
-    for purpose in Purpose:
-        granted = _as_bool(traits.get(f"consent_{purpose.value}"))
+    for key, purpose in _FLAT_TRAITS if traits else ():
+        granted = _as_bool(traits.get(key))
         if granted is not None:
             stated[purpose] = granted
     # `necessary` cannot be withdrawn: the service cannot run without it.

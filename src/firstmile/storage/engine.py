@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from typing import Any, Final
 
@@ -21,12 +20,15 @@ from sqlalchemy.pool import ConnectionPoolEntry
 BEGIN_MODE: Final = "firstmile_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+SQLITE_CACHE_KIB: Final = 32 * 1024
+SQLITE_CHECKPOINT_PAGES: Final = 10_000
 POSTGRES_CONNECT_TIMEOUT_S: Final = 10
 
-# orjson parses integers beyond 64 bits as floats, losing digits. Any such integer has
-# at least 20 digits, so only text with a run that long takes the exact (slower) parser.
-_LONG_DIGITS_STR: Final = re.compile(r"\d{20}")
-_LONG_DIGITS_BYTES: Final = re.compile(rb"\d{20}")
+# orjson cannot write integers beyond 64 bits and reads them back as floats, losing
+# digits. The rare document that holds one is written by the stdlib instead, with a
+# leading space (still valid JSON) that tells json_loads to read it with the stdlib too,
+# so every other read stays on orjson's fast path.
+_EXACT_MARK: Final = " "
 
 
 def json_dumps(value: Any) -> str:
@@ -34,16 +36,15 @@ def json_dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _EXACT_MARK + json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_loads(data: str | bytes) -> Any:
     """Inverse of :func:`json_dumps`; accepts ``bytes`` too (psycopg hands those over)."""
-    if isinstance(data, str):
-        exact = _LONG_DIGITS_STR.search(data) is not None
-    else:
-        exact = _LONG_DIGITS_BYTES.search(data) is not None
-    return json.loads(data) if exact else orjson.loads(data)
+    first = data[:1]
+    if first in (_EXACT_MARK, b" "):
+        return json.loads(data)
+    return orjson.loads(data)
 
 
 def create_sql_engine(url: URL) -> Engine:
@@ -56,6 +57,8 @@ def create_sql_engine(url: URL) -> Engine:
             # SQLite connections are cheap; a request thread pool should not queue on them.
             pool_size=8,
             max_overflow=-1,
+            # Reuse the most recent connection: its page cache is the warm one.
+            pool_use_lifo=True,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -83,6 +86,14 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: ConnectionPoolE
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Ingest dirties a few random B-tree pages per event (dedupe ledger, event index,
+        # profile rows). A larger page cache keeps the hot ones in memory, and fewer,
+        # larger checkpoints copy each page back once instead of after every few commits;
+        # journal_size_limit hands the WAL's disk space back after a checkpoint.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
+        cursor.execute("PRAGMA temp_store=MEMORY")
     finally:
         cursor.close()
 
