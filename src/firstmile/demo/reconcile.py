@@ -1,0 +1,217 @@
+"""Reconciliation: what the simulation implies against what the server stored.
+
+:func:`observe` reads the workspace after the server stopped; :func:`build_checks` pairs
+each stored number with the one derived from the population and the
+:class:`~firstmile.demo.tally.SimulationReport`. Printing them is
+:mod:`firstmile.demo.report`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from firstmile.demo.model import Person, Population
+from firstmile.demo.personas import Persona
+from firstmile.demo.tally import SimulationReport
+from firstmile.errors import NotFound
+from firstmile.events.model import Purpose
+from firstmile.service import Firstmile
+
+__all__ = ["PURPOSES", "Check", "Observed", "build_checks", "expected_consent_counts", "observe"]
+
+PURPOSES = (Purpose.ANALYTICS, Purpose.PERSONALIZATION, Purpose.MARKETING)
+
+
+# -- what the server stored ------------------------------------------------------------------
+
+
+@dataclass
+class Observed:
+    """What the workspace holds after the simulation."""
+
+    counters: dict[str, int]
+    quarantined: dict[str, int]
+    profiles: dict[str, int]
+    consent: dict[str, dict[str, int]]
+    stitched: int  # identified profiles that carry an anonymous id
+    merged: int  # anonymous profiles merged into a known one
+    denied_events_stored: int  # events stored for people who denied analytics
+    country_matches: int  # people whose behaviour is kept and whose country is right
+    device_matches: int  # ... and whose latest device, OS and browser are right
+    examples: dict[Persona, dict[str, Any]] = field(default_factory=dict)
+    quarantine_example: int | None = None
+
+
+def observe(
+    fm: Firstmile, population: Population, example_people: dict[Persona, Person]
+) -> Observed:
+    """Read what the workspace holds, and the profile views of ``example_people``."""
+    summary = fm.summary()
+    stitched = merged = 0
+    for profile in fm.store.iter_profiles():
+        if profile.user_id is not None and any(
+            identity.kind == "anonymous_id" for identity in fm.store.identities(profile.profile_id)
+        ):
+            stitched += 1
+        merged += sum(
+            1
+            for record in fm.store.merges(profile.profile_id)
+            if record.outcome == "merged" and record.into_profile_id == profile.profile_id
+        )
+    denied_events = country_matches = device_matches = 0
+    for person in population.people:
+        try:
+            profile_id = fm.find_profile_id(person.display_id)
+        except NotFound:
+            continue  # the profile counts above will not reconcile
+        if person.denies_analytics:
+            denied_events += len(fm.store.events(profile_id, limit=1_000_000))
+            continue
+        kept = fm.store.get_profile(profile_id)
+        if kept is None:
+            continue  # the enrichment counts will not reconcile
+        computed = kept.computed
+        country_matches += computed.country == person.country.code
+        last_device = person.second_device or person.device
+        device_matches += (computed.device_type, computed.os, computed.browser) == (
+            last_device.kind,
+            last_device.os,
+            last_device.browser,
+        )
+    examples = {
+        persona: fm.user(person.display_id, events=5) for persona, person in example_people.items()
+    }
+    first_quarantined = fm.quarantine(limit=1)
+    return Observed(
+        counters=summary["ingest"],
+        quarantined=summary["quarantine_by_reason"],
+        profiles=summary["profiles"],
+        consent=summary["consent"],
+        stitched=stitched,
+        merged=merged,
+        denied_events_stored=denied_events,
+        country_matches=country_matches,
+        device_matches=device_matches,
+        examples=examples,
+        quarantine_example=first_quarantined[0].id if first_quarantined else None,
+    )
+
+
+# -- reconciliation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One number: what the simulation implies, what the server stored."""
+
+    group: str
+    label: str
+    expected: int
+    observed: int
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.observed
+
+
+def expected_consent_counts(fm: Firstmile, population: Population) -> dict[str, dict[str, int]]:
+    """Profiles per purpose and state, from what people stated and the workspace policy."""
+    expected: dict[str, dict[str, int]] = {}
+    for person in population.people:
+        stated = {Purpose(name): granted for name, granted in person.consent.items()}
+        for purpose in PURPOSES:
+            bucket = expected.setdefault(purpose.value, {"granted": 0, "denied": 0})
+            bucket["granted" if fm.policy.granted(purpose, stated) else "denied"] += 1
+    return expected
+
+
+def build_checks(
+    population: Population,
+    report: SimulationReport,
+    observed: Observed,
+    expected_consent: dict[str, dict[str, int]],
+) -> list[Check]:
+    """Every number the demo checks, grouped as the report prints them."""
+    counters = observed.counters
+    accepted = report.well_formed
+    suppressed = population.denied_analytics_message_count
+    checks = [
+        Check("events", "accepted (new messageIds)", accepted, counters.get("accepted", 0)),
+        Check(
+            "events",
+            "deduplicated (client retries)",
+            report.retried_messages,
+            counters.get("duplicate", 0),
+        ),
+        Check(
+            "events",
+            "not kept: the user denied analytics",
+            suppressed,
+            counters.get("suppressed", 0),
+        ),
+        Check(
+            "events", "kept in the event log", accepted - suppressed, observed.profiles["events"]
+        ),
+        Check("events", "quarantined", report.malformed, counters.get("quarantined", 0)),
+    ]
+    for reason in sorted(set(report.malformed_by_reason) | set(observed.quarantined)):
+        checks.append(
+            Check(
+                "quarantine",
+                reason,
+                report.malformed_by_reason.get(reason, 0),
+                observed.quarantined.get(reason, 0),
+            )
+        )
+    people = population.people
+    identified = sum(p.identified for p in people)
+    kept = sum(not p.denies_analytics for p in people)
+    checks += [
+        Check("profiles", "profiles (one per person)", len(people), observed.profiles["profiles"]),
+        Check("profiles", "identified (signed up)", identified, observed.profiles["identified"]),
+        Check(
+            "profiles",
+            "anonymous (never signed up)",
+            len(people) - identified,
+            observed.profiles["anonymous"],
+        ),
+        Check(
+            "profiles",
+            "anonymous history joined at sign-up or login",
+            sum(p.identified and bool(p.anonymous_ids) for p in people),
+            observed.stitched,
+        ),
+        Check(
+            "profiles",
+            "merged into a known user (login on a 2nd device)",
+            sum(p.merges for p in people),
+            observed.merged,
+        ),
+        Check(
+            "profiles",
+            "events stored for people who denied analytics",
+            0,
+            observed.denied_events_stored,
+        ),
+        Check(
+            "enrichment",
+            "country from the IP address matches",
+            kept,
+            observed.country_matches,
+        ),
+        Check(
+            "enrichment",
+            "device, OS and browser from the user agent match",
+            kept,
+            observed.device_matches,
+        ),
+    ]
+    for purpose in PURPOSES:
+        want = expected_consent.get(purpose.value, {})
+        got = observed.consent.get(purpose.value, {})
+        for state in ("granted", "denied"):
+            checks.append(
+                Check("consent", f"{purpose.value} {state}", want.get(state, 0), got.get(state, 0))
+            )
+    return checks
