@@ -361,11 +361,23 @@ def demo(
     users: Annotated[int, typer.Option(min=10, help="Simulated users.")] = 400,
     home: Annotated[Path, typer.Option(help="Demo workspace (recreated).")] = Path(".demo"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Report on stderr; one JSON document on stdout.")
+    ] = False,
 ) -> None:
     """Simulate an onboarding population against a real server and summarize it."""
-    from firstmile.demo.run import run_demo
+    from firstmile.demo.run import RECORD_FILE, run_demo
 
-    raise typer.Exit(run_demo(home=home, users=users, seed=seed, console=out))
+    code = run_demo(home=home, users=users, seed=seed, console=err if as_json else out)
+    if as_json:
+        record_file = home / RECORD_FILE
+        sent = orjson.loads(record_file.read_bytes()) if record_file.is_file() else None
+        stored = None
+        if code == 0:
+            with _open(home) as fm:
+                stored = fm.summary()
+        _print_json({"exit_code": code, "home": str(home), "sent": sent, "stored": stored})
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -369,3 +369,15 @@ def test_version() -> None:
     result = run("version")
     assert result.exit_code == 0
     assert result.stdout.strip()
+
+
+@pytest.mark.e2e
+def test_demo_json_prints_what_was_sent_and_what_was_stored(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    out = run_json("demo", "--users", "12", "--home", home)
+    assert out["exit_code"] == 0
+    sent, stored = out["sent"], out["stored"]
+    assert sent["users"] == 12
+    assert stored["profiles"]["profiles"] == 12
+    assert stored["ingest"]["accepted"] > 0
+    assert sum(stored["quarantine_by_reason"].values()) == stored["ingest"]["quarantined"]

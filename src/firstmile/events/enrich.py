@@ -234,7 +234,8 @@ def country_for_ip(ip: str) -> str | None:
     return None if len(ip) > _MAX_IP_CHARS else _country_for_ip(ip)
 
 
-@lru_cache(maxsize=8192)
+# Sized for the distinct addresses of a busy hour (an entry is ~200 bytes).
+@lru_cache(maxsize=65536)
 def _country_for_ip(ip: str) -> str | None:
     try:
         address = ipaddress.ip_address(ip.strip())
