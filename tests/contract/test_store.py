@@ -432,6 +432,45 @@ def test_two_threads_write_concurrently(store: Store) -> None:
     assert len(store.events("t1", limit=1000)) == rounds
 
 
+def test_writers_in_two_processes_never_both_claim_a_new_id(
+    store: Store, store_url: str, clock: FixedClock
+) -> None:
+    """Two stores on one database (as two server processes) see each other's writes.
+
+    Each writer reads whether an id is known and, if not, claims it for a new profile.
+    Write transactions are serialized, so exactly one claims it and the other finds it.
+    """
+    key = ("user_id", "shared-user")
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def writer(name: str) -> None:
+        try:
+            with open_store(store_url, clock=clock) as other:
+                start.wait()
+                with other.write() as tx:
+                    owner = tx.lookup_identities([key]).get(key)
+                    if owner is None:
+                        tx.save_profiles([make_profile(name, user_id="shared-user")])
+                        tx.add_identities([Identity("user_id", "shared-user", name, T0)])
+                        outcomes.append("claimed")
+                    else:
+                        outcomes.append(f"found {owner}")
+        except BaseException as exc:  # reported below, with its message
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("p1", "p2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes)[0] == "claimed"
+    assert sorted(outcomes)[1].startswith("found p")
+    assert store.find_profile_id("user_id", "shared-user") in ("p1", "p2")
+
+
 # -- event log and ledgers -----------------------------------------------------------
 
 

@@ -47,6 +47,9 @@ T = TypeVar("T")
 # that one IN list is one query for a typical ingest batch.
 MAX_PARAMS: Final = 500
 
+# Advisory lock key serializing write transactions on PostgreSQL ("fmwrite" in ASCII).
+_PG_WRITE_LOCK: Final = 0x666D7772697465
+
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
@@ -454,6 +457,12 @@ class SqlStore:
             with self._write_lock, self._connect() as conn:
                 conn.execution_options(**self._write_options)
                 with conn.begin():
+                    if self._dialect.name == "postgresql":
+                        # Writers read identities and dedupe ids, then write: two processes
+                        # ingesting the same new id at once would both miss it and one
+                        # insert would be dropped. Serialize writers, as SQLite does; the
+                        # lock ends with the transaction.
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})")
                     yield SqlWriteTransaction(conn, self._dialect, self._clock)
         finally:
             self._writing.active = False
