@@ -24,6 +24,7 @@ from firstmile.storage.base import (
     ApiKey,
     ConsentRecord,
     Identity,
+    IdentityKind,
     MergeRecord,
     QuarantineEntry,
     StoredEvent,
@@ -440,7 +441,7 @@ def test_writers_in_two_processes_never_both_claim_a_new_id(
     Each writer reads whether an id is known and, if not, claims it for a new profile.
     Write transactions are serialized, so exactly one claims it and the other finds it.
     """
-    key = ("user_id", "shared-user")
+    key: tuple[IdentityKind, str] = ("user_id", "shared-user")
     outcomes: list[str] = []
     errors: list[BaseException] = []
     start = threading.Barrier(2)
