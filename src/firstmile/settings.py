@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     )
     max_batch_items: int = Field(default=2500, gt=0, description="Most messages in one batch.")
     max_compression_ratio: int = Field(
-        default=100, gt=1, description="Refuse gzip bodies that inflate more than this (bombs)."
+        default=100,
+        gt=1,
+        description="Refuse compressed bodies that inflate more than this many times, once "
+        "past 1 MiB (a body is never inflated past max_request_bytes in any case).",
     )
     rate_limit_per_second: float = Field(
         default=1000.0,

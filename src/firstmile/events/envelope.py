@@ -28,6 +28,12 @@ ENDPOINTS: dict[str, str] = {
 }
 
 
+# Decompressed size below which any compression ratio is accepted. Inflation never goes
+# past the request limit, which is what stops a bomb at the default 500 KB; the ratio
+# rule is for deployments that raise that limit (large imports).
+RATIO_FREE_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Size limits of the tracking API (defaults from the Segment spec)."""
@@ -77,7 +83,12 @@ def decode_body(raw: bytes, *, content_encoding: str | None, limits: Limits) -> 
         wbits = 15 if zlib_header else -15
     inflater = zlib.decompressobj(wbits)
     # Inflate at most one byte past the limit, so a bomb costs us no more than the limit.
-    limit = min(limits.max_request_bytes, max(len(raw), 1) * limits.max_compression_ratio)
+    # The ratio rule only bites past a floor: a body of repetitive JSON (padded messages,
+    # many identical items) legitimately inflates hundreds of times.
+    limit = min(
+        limits.max_request_bytes,
+        max(len(raw) * limits.max_compression_ratio, RATIO_FREE_BYTES),
+    )
     try:
         body = inflater.decompress(raw, limit + 1)
     except zlib.error as exc:

@@ -20,6 +20,7 @@ from firstmile.errors import (
 )
 from firstmile.events.envelope import (
     ENDPOINTS,
+    RATIO_FREE_BYTES,
     Limits,
     decode_body,
     open_envelope,
@@ -90,7 +91,9 @@ def test_a_decompression_bomb_is_refused_without_inflating_it_all() -> None:
 
 
 def test_compression_ratio_boundary() -> None:
-    body = b'{"type": "track", "event": "A", "userId": "u1"}' * 200
+    # Past the ratio-free floor, so the ratio rule applies.
+    body = b'{"type": "track", "event": "A", "userId": "u1"}' * 30_000
+    assert len(body) > RATIO_FREE_BYTES
     compressed = gzip.compress(body)
     ratio = math.ceil(len(body) / len(compressed))  # the smallest ratio that lets it in
     big = 10 * len(body)
@@ -99,6 +102,15 @@ def test_compression_ratio_boundary() -> None:
     refused = Limits(max_request_bytes=big, max_compression_ratio=ratio - 1)
     with pytest.raises(PayloadTooLarge, match="decompression bomb"):
         decode_body(compressed, content_encoding="gzip", limits=refused)
+
+
+def test_a_small_repetitive_body_is_not_taken_for_a_bomb() -> None:
+    # A padded message compresses ~1000x; inflation is bounded anyway, so it is fine.
+    body = b'{"batch": [{"properties": {"pad": "' + b"x" * 40_000 + b'"}}]}'
+    compressed = gzip.compress(body)
+    assert len(body) / len(compressed) > 100
+    limits = Limits(max_request_bytes=500 * 1024, max_compression_ratio=100)
+    assert decode_body(compressed, content_encoding="gzip", limits=limits) == body
 
 
 @pytest.mark.parametrize("cut", [1, 8, 30])
