@@ -107,3 +107,41 @@ class StorageUnavailable(FirstmileError):
     code = "storage_unavailable"
     status = 503
     exit_code = 69  # EX_UNAVAILABLE
+
+
+def json_pointer(path: tuple[str | int, ...]) -> str:
+    """Render a path into a JSON document as an RFC 6901 JSON Pointer.
+
+    >>> json_pointer(("$and", 1, "events.Completed Step.count_7d", "$gte"))
+    '/$and/1/events.Completed Step.count_7d/$gte'
+    >>> json_pointer(("a/b", "m~n"))
+    '/a~1b/m~0n'
+    >>> json_pointer(())
+    ''
+    """
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+class ConditionError(FirstmileError):
+    """A condition (segment, rule, targeting) cannot be compiled.
+
+    ``path`` holds the keys and list indexes from the condition's root down to the
+    offending part; ``field`` is the same path as a JSON Pointer (``/age/$in``), and
+    ``problem`` is the message without the location, for callers that add their own.
+
+    >>> err = ConditionError("$in needs a list.", path=("age", "$in"))
+    >>> err.message
+    'Invalid condition at /age/$in: $in needs a list.'
+    >>> err.to_body()["field"], err.status
+    ('/age/$in', 400)
+    """
+
+    code = "invalid_condition"
+    status = 400
+
+    def __init__(self, problem: str, *, path: tuple[str | int, ...] = ()) -> None:
+        pointer = json_pointer(path)
+        where = pointer or "the top level"
+        super().__init__(f"Invalid condition at {where}: {problem}", field=pointer)
+        self.path = path
+        self.problem = problem

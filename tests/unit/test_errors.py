@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from firstmile.errors import (
+    ConditionError,
     ConfigError,
     FirstmileError,
     InvalidEvent,
@@ -40,6 +41,7 @@ ERRORS: list[tuple[type[FirstmileError], str, int, int]] = [
     (RateLimited, "rate_limit", 429, 1),
     (ConfigError, "config_error", 500, 78),
     (StorageUnavailable, "storage_unavailable", 503, 69),
+    (ConditionError, "invalid_condition", 400, 1),
 ]
 
 
