@@ -36,8 +36,10 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Look at user profiles.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed validation.", no_args_is_help=True)
+config_app = typer.Typer(help="The onboarding config file (firstmile.yaml).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(config_app, name="config")
 
 out = Console()
 err = Console(stderr=True)
@@ -341,6 +343,26 @@ def quarantine_replay(
         if result["outcome"] != "replayed":
             why = result.get("message") or result.get("reason")
             out.print(f"  {result['id']}: {result['outcome']} ({why})")
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[
+        Path | None, typer.Argument(help="Config file (default: firstmile.yaml in --home).")
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate the onboarding config file without applying it (exit 2 when invalid)."""
+    from firstmile.config import check_file, default_config_path
+
+    report = check_file(file if file is not None else default_config_path(home))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        for line in report.lines():
+            typer.echo(line, err=not report.ok)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()

@@ -1,0 +1,106 @@
+"""The loaded onboarding config: frozen values, conditions and scores already compiled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from firstmile.conditions import CompiledCondition
+from firstmile.errors import NotFound
+from firstmile.scores import ScoreDefinition
+
+SCHEMA_VERSION: Final = 1
+CONFIG_FILE_NAME: Final = "firstmile.yaml"
+SEGMENTS_ATTRIBUTE: Final = "segments"  # conditions read membership as segments.<key>
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDefinition:
+    """A rule segment: users whose attributes match ``condition`` are members."""
+
+    key: str
+    name: str
+    description: str
+    condition: Mapping[str, Any]  # as written (JSON-shaped); do not mutate
+    compiled: CompiledCondition = field(repr=False, compare=False)
+    references: frozenset[str] = frozenset()  # segment keys read as segments.<key>
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        """Attribute paths the condition reads (for the re-evaluation dependency index)."""
+        return self.compiled.attributes
+
+    @property
+    def uses_time(self) -> bool:
+        """Whether membership can change with time alone (relative-time operators)."""
+        return self.compiled.uses_time
+
+    def matches(self, attributes: Mapping[str, Any], now: datetime | None = None) -> bool:
+        return self.compiled(attributes, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdSegment:
+    """A segment defined by a score: members have ``min <= score < max``."""
+
+    key: str
+    score: str
+    min: float
+    max: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardingConfig:
+    """One valid version of ``firstmile.yaml``.
+
+    ``version_id`` is the first 12 hex digits of the SHA-256 of the normalized content
+    (comments, formatting, key order and defaults written out or not make no difference);
+    every decision records it. ``segment_order`` lists every segment key (rule and
+    threshold segments) so that each comes after the segments it reads.
+    """
+
+    version: int
+    saved_groups: Mapping[str, tuple[str, ...]]
+    segments: tuple[SegmentDefinition, ...]
+    scores: tuple[ScoreDefinition, ...]
+    threshold_segments: tuple[ThresholdSegment, ...]
+    segment_order: tuple[str, ...]
+    version_id: str
+    loaded_at: datetime
+    source_path: Path | None = None
+
+    @property
+    def segment_keys(self) -> tuple[str, ...]:
+        """Rule segments then threshold segments, in the order the file declares them."""
+        return (
+            *(s.key for s in self.segments),
+            *(t.key for t in self.threshold_segments),
+        )
+
+    def segment(self, key: str) -> SegmentDefinition:
+        for segment in self.segments:
+            if segment.key == key:
+                return segment
+        raise NotFound(f"No rule segment {key!r} in config {self.version_id}.", field="key")
+
+    def score(self, key: str) -> ScoreDefinition:
+        for score in self.scores:
+            if score.key == key:
+                return score
+        raise NotFound(f"No score {key!r} in config {self.version_id}.", field="key")
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and identity, as ``firstmile config check`` prints them."""
+        return {
+            "file": None if self.source_path is None else str(self.source_path),
+            "version": self.version,
+            "version_id": self.version_id,
+            "loaded_at": self.loaded_at.isoformat(),
+            "saved_groups": len(self.saved_groups),
+            "segments": len(self.segments),
+            "scores": len(self.scores),
+            "threshold_segments": len(self.threshold_segments),
+        }

@@ -1,0 +1,299 @@
+"""Scores: weighted terms over traits and event counters, with recency decay, scaled 0-100.
+
+A score is a pure function of the same attributes object conditions read, and the time:
+
+* an **attribute term** reads a dotted path (``"plan.seats"`` reads
+  ``attributes["plan"]["seats"]``);
+* an **event term** reads ``attributes["events"][name]["count_1d" | "count_7d" | "count"]``
+  (the 1-day, 7-day and all-time counts of a track event; event names may contain dots);
+* a value counts as a number when it is one: ``true`` counts 1, ``false`` 0, and anything
+  else (missing, ``null``, text, a non-finite number) counts 0;
+* ``cap`` bounds the value from above before the weight applies:
+  ``contribution = weight * min(value, cap) * decay``;
+* **decay** (optional, event terms only) is ``0.5 ** (age / half_life)`` where ``age`` is
+  ``now - attributes["last_seen"]`` (the profile's last activity; an aware ``datetime`` or
+  an ISO-8601 string), never negative. Without ``last_seen`` the decay is 1. A user who
+  goes quiet for one half-life keeps half of each event term's contribution.
+* ``raw`` is the sum of the contributions and the score is ``raw`` mapped linearly from
+  ``[scale.min, scale.max]`` onto ``[0, 100]`` and clamped: ``100 * (raw - min) / (max - min)``.
+
+Each definition is compiled to a closure when it is built (at config load), so
+:func:`compute_score` does no parsing.
+
+Examples
+--------
+>>> from datetime import UTC, datetime, timedelta
+>>> engaged = ScoreDefinition(
+...     key="engaged",
+...     name="Engaged",
+...     terms=(EventTerm("Completed Step", "7d", weight=10, cap=5),
+...            AttributeTerm("invited_teammates", weight=25)),
+...     scale=Scale(max=75),
+...     half_life=timedelta(days=7),
+...     thresholds=(Threshold("engaged", min=60),),
+... )
+>>> now = datetime(2026, 1, 8, tzinfo=UTC)
+>>> attributes = {
+...     "invited_teammates": True,
+...     "last_seen": "2026-01-01T00:00:00+00:00",
+...     "events": {"Completed Step": {"count_7d": 8}},
+... }
+>>> result = compute_score(engaged, attributes, now)
+>>> result.raw, round(result.value, 1), result.segments
+(50.0, 66.7, ('engaged',))
+>>> [(c.label, c.contribution) for c in result.contributions]
+[('events.Completed Step.count_7d', 25.0), ('invited_teammates', 25.0)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+EventWindow = Literal["1d", "7d", "all"]
+EVENT_WINDOWS: Final[tuple[EventWindow, ...]] = ("1d", "7d", "all")
+EVENT_COUNT_KEYS: Final[Mapping[str, str]] = {"1d": "count_1d", "7d": "count_7d", "all": "count"}
+EVENTS_ATTRIBUTE: Final = "events"
+LAST_SEEN_ATTRIBUTE: Final = "last_seen"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeTerm:
+    """``weight * min(value, cap)`` of an attribute (a trait or a computed trait)."""
+
+    attribute: str
+    weight: float
+    cap: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.attribute
+
+
+@dataclass(frozen=True, slots=True)
+class EventTerm:
+    """``weight * min(count, cap) * decay`` of a track event's count over a window."""
+
+    event: str
+    window: EventWindow
+    weight: float
+    cap: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{EVENTS_ATTRIBUTE}.{self.event}.{EVENT_COUNT_KEYS[self.window]}"
+
+
+Term = AttributeTerm | EventTerm
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """Linear map of the raw sum onto 0..100: ``min`` gives 0, ``max`` gives 100."""
+
+    max: float
+    min: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min) and math.isfinite(self.max) and self.max > self.min):
+            raise ValueError(f"scale needs finite min < max, not {self.min}..{self.max}")
+
+    def apply(self, raw: float) -> float:
+        """Map a raw value to 0..100 (NaN maps to 0).
+
+        >>> Scale(max=50).apply(10), Scale(max=50).apply(80), Scale(min=-10, max=10).apply(0)
+        (20.0, 100.0, 50.0)
+        """
+        position = (raw - self.min) / (self.max - self.min)
+        if not position > 0.0:  # also NaN
+            return 0.0
+        if position >= 1.0:
+            return 100.0
+        return 100.0 * position
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """Score-defined segment: members have ``min <= score < max`` (no ``max``: up to 100)."""
+
+    segment: str
+    min: float
+    max: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return value >= self.min and (self.max is None or value < self.max)
+
+
+@dataclass(frozen=True, slots=True)
+class TermContribution:
+    """What one term added to a score: the value read (after the cap), the decay, the sum."""
+
+    term: Term
+    value: float
+    decay: float
+    contribution: float
+
+    @property
+    def label(self) -> str:
+        return self.term.label
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """A computed score: ``value`` in 0..100, the ``raw`` sum, and why."""
+
+    key: str
+    value: float
+    raw: float
+    contributions: tuple[TermContribution, ...]
+    segments: tuple[str, ...]  # threshold segments the value falls in, in declared order
+
+
+CompiledScore = Callable[[Mapping[str, Any], datetime], ScoreResult]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreDefinition:
+    """One score as declared in the config; compiled once, when it is built."""
+
+    key: str
+    name: str
+    terms: tuple[Term, ...]
+    scale: Scale
+    description: str = ""
+    half_life: timedelta | None = None
+    thresholds: tuple[Threshold, ...] = ()
+    compiled: CompiledScore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.half_life is not None and self.half_life <= timedelta(0):
+            raise ValueError("half_life must be positive")
+        object.__setattr__(self, "compiled", compile_score(self))
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        """Attribute paths the score reads (for the re-evaluation dependency index)."""
+        read = {term.label for term in self.terms}
+        if self.half_life is not None and any(isinstance(t, EventTerm) for t in self.terms):
+            read.add(LAST_SEEN_ATTRIBUTE)
+        return frozenset(read)
+
+
+def number(value: Any) -> float:
+    """A value as a score term reads it.
+
+    >>> number(3), number(True), number("3"), number(None), number(float("inf"))
+    (3.0, 1.0, 0.0, 0.0, 0.0)
+    """
+    kind = type(value)
+    if kind is bool:
+        return 1.0 if value else 0.0
+    if kind is int or kind is float:
+        try:
+            result = float(value)
+        except OverflowError:  # an int beyond float range
+            return 0.0
+        return result if math.isfinite(result) else 0.0
+    return 0.0
+
+
+def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    parts = tuple(path.split("."))
+
+    def get(attributes: Mapping[str, Any]) -> Any:
+        value: Any = attributes
+        for part in parts:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(part)
+        return value
+
+    return get
+
+
+def _event_getter(event: str, window: EventWindow) -> Callable[[Mapping[str, Any]], Any]:
+    count_key = EVENT_COUNT_KEYS[window]
+
+    def get(attributes: Mapping[str, Any]) -> Any:
+        events = attributes.get(EVENTS_ATTRIBUTE)
+        counts = events.get(event) if isinstance(events, Mapping) else None
+        return counts.get(count_key) if isinstance(counts, Mapping) else None
+
+    return get
+
+
+def _as_time(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def decay_factor(half_life: timedelta, last_seen: Any, now: datetime) -> float:
+    """``0.5 ** (age / half_life)``; 1 when ``last_seen`` is missing, unreadable or ahead.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> now = datetime(2026, 1, 15, tzinfo=UTC)
+    >>> decay_factor(timedelta(days=7), "2026-01-08T00:00:00Z", now)
+    0.5
+    >>> decay_factor(timedelta(days=7), None, now)
+    1.0
+    """
+    seen = _as_time(last_seen)
+    if seen is None:
+        return 1.0
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    age = (now - seen).total_seconds()
+    if age <= 0:
+        return 1.0
+    return float(0.5 ** (age / half_life.total_seconds()))
+
+
+def compile_score(definition: ScoreDefinition) -> CompiledScore:
+    """The score as one closure ``(attributes, now) -> ScoreResult``."""
+    readers: list[tuple[Term, Callable[[Mapping[str, Any]], Any], float, float, bool]] = []
+    for term in definition.terms:
+        if isinstance(term, EventTerm):
+            get = _event_getter(term.event, term.window)
+        else:
+            get = _getter(term.attribute)
+        cap = math.inf if term.cap is None else term.cap
+        decays = definition.half_life is not None and isinstance(term, EventTerm)
+        readers.append((term, get, float(term.weight), cap, decays))
+    half_life = definition.half_life
+    scale = definition.scale
+    thresholds = definition.thresholds
+    key = definition.key
+
+    def compute(attributes: Mapping[str, Any], now: datetime) -> ScoreResult:
+        decay = 1.0
+        if half_life is not None:
+            decay = decay_factor(half_life, attributes.get(LAST_SEEN_ATTRIBUTE), now)
+        raw = 0.0
+        contributions = []
+        for term, get, weight, cap, decays in readers:
+            value = min(number(get(attributes)), cap)
+            factor = decay if decays else 1.0
+            contribution = weight * value * factor
+            raw += contribution
+            contributions.append(TermContribution(term, value, factor, contribution))
+        value = scale.apply(raw)
+        segments = tuple(t.segment for t in thresholds if t.contains(value))
+        return ScoreResult(key, value, raw, tuple(contributions), segments)
+
+    return compute
+
+
+def compute_score(
+    definition: ScoreDefinition, attributes: Mapping[str, Any], now: datetime
+) -> ScoreResult:
+    """The score of one profile's ``attributes`` at ``now`` (see the module docstring)."""
+    return definition.compiled(attributes, now)
