@@ -22,6 +22,7 @@ from firstmile.profiles.model import Profile
 IdentityKind = Literal["user_id", "anonymous_id"]
 QuarantineStatus = Literal["pending", "replayed", "discarded"]
 KeyKind = Literal["write", "server"]
+SegmentChangeKind = Literal["entered", "exited"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,20 @@ class ApiKey:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentChange:
+    """A profile entering or leaving a segment, as the segment history keeps it.
+
+    ``config_version`` names the config whose segment definitions decided the change.
+    """
+
+    profile_id: str
+    segment_key: str
+    change: SegmentChangeKind
+    at: datetime
+    config_version: str
+
+
 class WriteTransaction(Protocol):
     """The writes (and the reads they depend on) of one transaction."""
 
@@ -151,13 +166,20 @@ class WriteTransaction(Protocol):
         """Insert or replace profiles."""
 
     def delete_profile(self, profile_id: str) -> None:
-        """Remove a profile (after it was merged into another)."""
+        """Remove a profile (after it was merged into another) and its segment memberships.
+
+        Its segment history is kept (``reassign`` moves it first when merging).
+        """
 
     def add_identities(self, identities: Sequence[Identity]) -> None:
         """Attach ids to profiles; an existing ``(kind, value)`` is left unchanged."""
 
     def reassign(self, from_profile_id: str, to_profile_id: str) -> None:
-        """Move identities, events, trait history and consent ledger to another profile."""
+        """Move identities, events, trait, consent and segment history to another profile.
+
+        The current segment memberships of ``from_profile_id`` are deleted, not moved:
+        the caller re-evaluates the merged profile.
+        """
 
     def append_events(self, events: Sequence[StoredEvent]) -> None: ...
 
@@ -177,6 +199,19 @@ class WriteTransaction(Protocol):
         """Add to the daily ingest counters (``accepted``, ``duplicate``, ...)."""
 
     def add_key(self, key: ApiKey) -> None: ...
+
+    def load_memberships(self, profile_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        """Current memberships: ``{profile_id: {segment_key: entered_at}}``.
+
+        Profiles in no segment (and unknown ids) are absent.
+        """
+
+    def apply_segment_changes(self, changes: Sequence[SegmentChange]) -> None:
+        """Apply changes in order and append each one to the segment history.
+
+        ``"entered"`` adds the membership with ``entered_at = at`` (an existing membership
+        keeps its earlier ``entered_at``); ``"exited"`` removes it.
+        """
 
 
 class Store(Protocol):
@@ -248,3 +283,20 @@ class Store(Protocol):
         """Every profile (for summaries, exports and training)."""
 
     def find_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def memberships(self, profile_id: str) -> dict[str, datetime]:
+        """The profile's current segments: ``{segment_key: entered_at}``."""
+
+    def segment_history(self, profile_id: str, *, limit: int = 100) -> list[SegmentChange]:
+        """The profile's segment entries and exits, most recent first."""
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Current members per segment key; segments without members are absent."""
+
+    def segment_members(
+        self, segment_key: str, *, limit: int = 50, offset: int = 0
+    ) -> list[tuple[str, datetime]]:
+        """``(profile_id, entered_at)`` of current members, earliest entry first, paged."""
+
+    def profile_ids_in_segments(self, segment_keys: Sequence[str]) -> list[str]:
+        """Distinct ids of the profiles currently in any of ``segment_keys``, sorted."""

@@ -213,6 +213,38 @@ api_keys = Table(
     _time("created_at"),
 )
 
+# Current segment memberships: one row per profile in a segment, rewritten in real time.
+segment_memberships = Table(
+    "segment_memberships",
+    metadata,
+    _text("profile_id"),
+    _text("segment_key"),
+    _time("entered_at"),
+    PrimaryKeyConstraint("profile_id", "segment_key", name="pk_segment_memberships"),
+    # Sizes (GROUP BY segment_key), members paged by entry time, and the sweeper's
+    # "who is in these segments" all read this index alone.
+    Index(
+        "ix_segment_memberships_segment_key_entered_at",
+        "segment_key",
+        "entered_at",
+        "profile_id",
+    ),
+    sqlite_with_rowid=False,
+)
+
+# Every entry into and exit from a segment (append-only).
+segment_history = Table(
+    "segment_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("profile_id"),
+    _text("segment_key"),
+    _text("change"),  # "entered" or "exited"
+    _time("at"),
+    _text("config_version"),
+    Index("ix_segment_history_profile_id", "profile_id"),
+)
+
 # Every migration step applied to this database, with its time (alembic_version only
 # keeps the current head). Written by the on_version_apply hook in migrations/env.py.
 schema_migrations = Table(

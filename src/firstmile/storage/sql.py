@@ -35,6 +35,7 @@ from firstmile.storage.base import (
     QuarantineEntry,
     QuarantineRecord,
     QuarantineStatus,
+    SegmentChange,
     StoredEvent,
     TraitChange,
 )
@@ -68,6 +69,9 @@ _MERGE_COLUMNS: Final = _columns(MergeRecord)
 _IDENTITY_COLUMNS: Final = _columns(Identity)
 _KEY_COLUMNS: Final = _columns(ApiKey)
 _QUARANTINE_COLUMNS: Final = _columns(QuarantineEntry)
+_SEGMENT_CHANGE_COLUMNS: Final = _columns(SegmentChange)
+_MEMBERSHIP_COLUMNS: Final = ("profile_id", "segment_key", "entered_at")
+_MEMBERSHIP_KEY: Final = ("profile_id", "segment_key")
 
 
 def _rows(records: Sequence[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -145,6 +149,7 @@ class _Dialect:
         self._inserts: dict[
             tuple[str, tuple[str, ...], str], tuple[str, tuple[tuple[int, Converter], ...]]
         ] = {}
+        self._deletes: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def bulk_insert(
         self, table: Table, columns: tuple[str, ...], conflict: str = ""
@@ -171,6 +176,19 @@ class _Dialect:
                     converters.append((index, _json))
             cached = self._inserts[key] = (f"{sql} {conflict}".rstrip(), tuple(converters))
         return cached
+
+    def bulk_delete(self, table: Table, key: tuple[str, ...]) -> str:
+        """A DELETE by ``key`` for the driver's ``executemany`` (key columns are text)."""
+        cache_key = (table.name, key)
+        sql = self._deletes.get(cache_key)
+        if sql is None:
+            for name in key:
+                if not isinstance(table.c[name].type, Text):
+                    raise TypeError(f"{table.name}.{name} needs converting; delete through Core.")
+            where = " AND ".join(f"{name} = {self._placeholder}" for name in key)
+            # Table and column names come from schema.py, never from input.
+            sql = self._deletes[cache_key] = f"DELETE FROM {table.name} WHERE {where}"  # noqa: S608
+        return sql
 
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         return sqlite.insert(table) if self.name == "sqlite" else postgresql.insert(table)
@@ -273,8 +291,8 @@ class SqlWriteTransaction:
         )
 
     def delete_profile(self, profile_id: str) -> None:
-        t = s.profiles
-        self._conn.execute(t.delete().where(t.c.profile_id == profile_id))
+        for t in (s.profiles, s.segment_memberships):
+            self._conn.execute(t.delete().where(t.c.profile_id == profile_id))
 
     def add_identities(self, identities: Sequence[Identity]) -> None:
         if not identities:
@@ -291,10 +309,13 @@ class SqlWriteTransaction:
     def reassign(self, from_profile_id: str, to_profile_id: str) -> None:
         if from_profile_id == to_profile_id:
             return
-        for t in (s.identities, s.events, s.trait_history, s.consent_ledger):
+        for t in (s.identities, s.events, s.trait_history, s.consent_ledger, s.segment_history):
             self._conn.execute(
                 t.update().where(t.c.profile_id == from_profile_id).values(profile_id=to_profile_id)
             )
+        # Not moved: the caller re-evaluates the merged profile and records what changed.
+        m = s.segment_memberships
+        self._conn.execute(m.delete().where(m.c.profile_id == from_profile_id))
 
     def append_events(self, events: Sequence[StoredEvent]) -> None:
         self._append(s.events, events, _EVENT_COLUMNS)
@@ -349,6 +370,53 @@ class SqlWriteTransaction:
 
     def add_key(self, key: ApiKey) -> None:
         self._conn.execute(s.api_keys.insert(), _rows([key], _KEY_COLUMNS))
+
+    def load_memberships(self, profile_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        found: dict[str, dict[str, datetime]] = {}
+        t = s.segment_memberships
+        for chunk in _chunks(list(dict.fromkeys(profile_ids)), self._dialect.chunk):
+            query = (
+                select(t.c.profile_id, t.c.segment_key, t.c.entered_at)
+                .where(self._dialect.is_in(t.c.profile_id, chunk))
+                .order_by(t.c.profile_id, t.c.segment_key)
+            )
+            for profile_id, segment_key, entered_at in self._conn.execute(query):
+                found.setdefault(profile_id, {})[segment_key] = entered_at
+        return found
+
+    def apply_segment_changes(self, changes: Sequence[SegmentChange]) -> None:
+        if not changes:
+            return
+        # The net effect on each membership, so that one batched DELETE followed by one
+        # batched INSERT .. DO NOTHING ends where applying the changes one by one would:
+        # an exit (even one later undone) deletes the row; the first entry after the last
+        # exit (or ever) inserts it, and an existing row keeps its earlier entered_at.
+        removed: set[tuple[str, str]] = set()
+        added: dict[tuple[str, str], datetime] = {}
+        for change in changes:
+            key = (change.profile_id, change.segment_key)
+            if change.change == "entered":
+                added.setdefault(key, change.at)
+            elif change.change == "exited":
+                added.pop(key, None)
+                removed.add(key)
+            else:
+                raise ValueError(
+                    f"Unknown segment change {change.change!r} for profile "
+                    f"{change.profile_id!r}; use 'entered' or 'exited'."
+                )
+        t = s.segment_memberships
+        if removed:
+            self._conn.exec_driver_sql(
+                self._dialect.bulk_delete(t, _MEMBERSHIP_KEY), sorted(removed)
+            )
+        self._insert(
+            t,
+            _MEMBERSHIP_COLUMNS,
+            [(profile_id, key, at) for (profile_id, key), at in added.items()],
+            "ON CONFLICT DO NOTHING",
+        )
+        self._append(s.segment_history, changes, _SEGMENT_CHANGE_COLUMNS)
 
 
 class SqlStore:
@@ -621,3 +689,61 @@ class SqlStore:
         query = select(*(t.c[c] for c in _KEY_COLUMNS)).where(t.c.key_hash == key_hash)
         rows = self._read(query)
         return ApiKey(**rows[0]._mapping) if rows else None
+
+    def memberships(self, profile_id: str) -> dict[str, datetime]:
+        """The profile's current segments, ``{segment_key: entered_at}``, earliest first."""
+        t = s.segment_memberships
+        query = (
+            select(t.c.segment_key, t.c.entered_at)
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.entered_at, t.c.segment_key)
+        )
+        return {row.segment_key: row.entered_at for row in self._read(query)}
+
+    def segment_history(self, profile_id: str, *, limit: int = 100) -> list[SegmentChange]:
+        """The profile's segment entries and exits, most recent first."""
+        t = s.segment_history
+        query = (
+            select(*(t.c[c] for c in _SEGMENT_CHANGE_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.at.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        return [SegmentChange(**row._mapping) for row in self._read(query)]
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Current members per segment key; segments without members are absent."""
+        t = s.segment_memberships
+        query = select(t.c.segment_key, func.count()).group_by(t.c.segment_key)
+        return {key: int(n) for key, n in self._read(query.order_by(t.c.segment_key))}
+
+    def segment_members(
+        self, segment_key: str, *, limit: int = 50, offset: int = 0
+    ) -> list[tuple[str, datetime]]:
+        """``(profile_id, entered_at)`` of the current members, earliest entry first."""
+        t = s.segment_memberships
+        query = (
+            select(t.c.profile_id, t.c.entered_at)
+            .where(t.c.segment_key == segment_key)
+            .order_by(t.c.entered_at, t.c.profile_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(row.profile_id, row.entered_at) for row in self._read(query)]
+
+    def profile_ids_in_segments(self, segment_keys: Sequence[str]) -> list[str]:
+        """Distinct ids of the profiles currently in any of ``segment_keys``, sorted."""
+        keys = list(dict.fromkeys(segment_keys))
+        if not keys:
+            return []
+        t = s.segment_memberships
+        found: set[str] = set()
+        with self._connect() as conn:
+            for chunk in _chunks(keys, self._dialect.chunk):
+                query = (
+                    select(t.c.profile_id)
+                    .where(self._dialect.is_in(t.c.segment_key, chunk))
+                    .distinct()
+                )
+                found.update(conn.scalars(query))
+        return sorted(found)

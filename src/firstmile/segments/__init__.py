@@ -1,0 +1,1 @@
+"""Real-time segments: profile attributes, evaluation, and membership changes."""
