@@ -19,11 +19,14 @@ from firstmile.events.model import Event, Purpose, Rejection
 from firstmile.profiles.identity import IdKey, resolve
 from firstmile.profiles.model import ConsentDecision, Profile
 from firstmile.profiles.reduce import apply_event, merge_profiles
+from firstmile.segments.engine import SegmentEngine
+from firstmile.segments.updates import segment_updates
 from firstmile.storage.base import (
     ConsentRecord,
     Identity,
     MergeRecord,
     QuarantineEntry,
+    SegmentChange,
     Store,
     StoredEvent,
     TraitChange,
@@ -72,6 +75,7 @@ class PipelineOptions:
 
     policy: ConsentPolicy
     session_timeout: timedelta = timedelta(minutes=30)
+    segments: SegmentEngine | None = None  # None: no onboarding config loaded
 
 
 def _new_profile_id() -> str:
@@ -142,6 +146,9 @@ class _Batch:
         self.lookup: dict[IdKey, str] = dict(tx.lookup_identities(keys))
         self.profiles: dict[str, Profile] = tx.load_profiles(set(self.lookup.values()))
         self.stored_ids = set(self.profiles)
+        self.before = dict(self.profiles)  # as stored, for the segment dependency index
+        self.merged_into: set[str] = set()
+        self.segment_changes: list[SegmentChange] = []
         self.dirty: set[str] = set()
         self.redirect: dict[str, str] = {}
         self.identities: list[Identity] = []
@@ -171,6 +178,7 @@ class _Batch:
         del self.profiles[from_id]
         self.dirty.add(into_id)
         self.dirty.discard(from_id)
+        self.merged_into.add(into_id)
         self.redirect[from_id] = into_id
         for key, owner in list(self.lookup.items()):
             if owner == from_id:
@@ -191,6 +199,7 @@ class _Batch:
             tx.append_trait_changes(self.trait_changes)
             tx.append_consent(self.consent)
             tx.append_merges(self.merges)
+            tx.apply_segment_changes(self.segment_changes)
             return
         final = self.final
         tx.add_identities([replace(i, profile_id=final(i.profile_id)) for i in self.identities])
@@ -201,6 +210,7 @@ class _Batch:
         )
         tx.append_consent([replace(c, profile_id=final(c.profile_id)) for c in self.consent])
         tx.append_merges(self.merges)
+        tx.apply_segment_changes(self.segment_changes)
 
 
 def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str) -> bool:
@@ -268,6 +278,23 @@ def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str
     return keep
 
 
+def _update_segments(
+    batch: _Batch, engine: SegmentEngine, policy: ConsentPolicy, now: datetime
+) -> None:
+    dirty = {batch.final(pid) for pid in batch.dirty}
+    updates = segment_updates(
+        engine,
+        policy=policy,
+        now=now,
+        # A new or merged profile has no "before": every segment is evaluated.
+        before={pid: None if pid in batch.merged_into else batch.before.get(pid) for pid in dirty},
+        after={pid: batch.profiles[pid] for pid in dirty},
+        memberships=batch.tx.load_memberships(dirty),
+    )
+    batch.segment_changes.extend(updates.changes)
+    batch.events.extend(updates.events)
+
+
 def ingest(
     store: Store,
     events: Sequence[Event],
@@ -304,6 +331,8 @@ def ingest(
             for event in fresh:
                 if not _apply(batch, event, options, source_id):
                     suppressed += 1
+            if options.segments is not None:
+                _update_segments(batch, options.segments, options.policy, received_at)
             batch.flush()
             touched = sorted({batch.final(pid) for pid in batch.dirty})
         quarantine_ids = (

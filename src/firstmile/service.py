@@ -23,11 +23,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 
 from firstmile.clock import Clock, SystemClock
+from firstmile.config import ConfigFileError, OnboardingConfig, load_config
 from firstmile.errors import InvalidEvent, InvalidJSON, NotFound, Unauthorized
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
@@ -37,6 +39,7 @@ from firstmile.imports import UnparsedLine
 from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
 from firstmile.profiles.view import profile_view
+from firstmile.segments.engine import SegmentEngine
 from firstmile.settings import Settings
 from firstmile.storage import open_store
 from firstmile.storage.base import (
@@ -46,6 +49,7 @@ from firstmile.storage.base import (
     QuarantineStatus,
     Store,
 )
+from firstmile.sweep import sweep_segments
 
 DEFAULT_SOURCE = "default"
 
@@ -70,17 +74,25 @@ class Firstmile:
             policy=self.policy, session_timeout=timedelta(minutes=settings.session_timeout_minutes)
         )
         self._key_cache: dict[str, str] = {}
+        self.config: OnboardingConfig | None = None
+        self.config_error: ConfigFileError | None = None
+        self._config_mtime: float | None = None
+        self._load_config()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Firstmile:
-        """Open the store named by the settings and bring its schema up to date."""
+        """Open the store named by the settings and bring its schema up to date.
+
+        The onboarding config is loaded too when its file exists; an invalid one raises
+        :class:`~firstmile.config.ConfigFileError` listing every problem.
+        """
         store = open_store(settings.resolved_database_url, clock=clock)
         try:
             store.migrate()
+            return cls(settings, store, clock=clock)
         except BaseException:
             store.close()
             raise
-        return cls(settings, store, clock=clock)
 
     def close(self) -> None:
         self.store.close()
@@ -95,6 +107,79 @@ class Firstmile:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- onboarding config --------------------------------------------------------------
+
+    def _load_config(self) -> None:
+        path = self.settings.config_path
+        if not path.is_file():
+            return
+        mtime = path.stat().st_mtime
+        config = load_config(path, clock=self.clock)  # raises ConfigFileError: fail fast
+        self._install(config, mtime)
+
+    def _install(self, config: OnboardingConfig, mtime: float | None) -> None:
+        self.config = config
+        self.config_error = None
+        self._config_mtime = mtime
+        self.options = replace(self.options, segments=SegmentEngine(config))
+
+    def reload_config(self, *, force: bool = False) -> bool:
+        """Load the config file again if it changed; returns whether a new one is in use.
+
+        An invalid file never replaces the running config: the error is kept in
+        ``config_error`` (and ``/readyz`` shows it) until a valid file is saved.
+        """
+        path = self.settings.config_path
+        if not path.is_file():
+            return False
+        mtime = path.stat().st_mtime
+        if not force and mtime == self._config_mtime:
+            return False
+        try:
+            config = load_config(path, clock=self.clock)
+        except ConfigFileError as exc:
+            self.config_error = exc
+            self._config_mtime = mtime  # report once per save, not on every poll
+            return False
+        if self.config is not None and config.version_id == self.config.version_id:
+            self._config_mtime = mtime
+            return False
+        self._install(config, mtime)
+        return True
+
+    def sweep(self) -> int:
+        """Re-evaluate time-dependent segments now; returns membership changes made."""
+        engine = self.options.segments
+        if engine is None:
+            return 0
+        return sweep_segments(self.store, engine, self.policy, now=self.clock.now())
+
+    # -- segments -----------------------------------------------------------------------
+
+    def segments(self) -> list[dict[str, Any]]:
+        """Every segment of the loaded config with its current size."""
+        engine = self.options.segments
+        if engine is None:
+            return []
+        sizes = self.store.segment_sizes()
+        described = {
+            s.key: (s.name, s.description, dict(s.condition)) for s in engine.config.segments
+        }
+        out = []
+        for key in engine.segment_keys:
+            name, description, condition = described.get(key, (key, "", None))
+            out.append(
+                {
+                    "key": key,
+                    "name": name,
+                    "description": description,
+                    "condition": condition,
+                    "size": sizes.get(key, 0),
+                    "time_dependent": key in engine.time_dependent,
+                }
+            )
+        return out
 
     # -- health -------------------------------------------------------------------------
 

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
         description="Proxies trusted to set X-Forwarded-For (comma-separated IPs or CIDRs, or "
         "`*`): the client address (for browser traffic's country) is read from it.",
     )
+    config_file: str = Field(
+        default="firstmile.yaml",
+        description="The onboarding config (segments, scores), relative to home. When the "
+        "file is absent no segments are evaluated.",
+    )
+    sweep_interval_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often `serve` re-evaluates time-dependent segments (relative "
+        "time, rolling windows, decaying scores); 0 turns the sweeper off.",
+    )
     consent_analytics: ConsentRegime = Field(
         default="opt-out",
         description="`opt-out`: behavioural data is kept until a user denies `analytics`; "
@@ -108,6 +119,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def config_path(self) -> Path:
+        """The onboarding config file's path."""
+        return (self.home / self.config_file).resolve()
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from firstmile.config.model import OnboardingConfig
 from firstmile.scores import ScoreResult
 from firstmile.segments.attributes import is_time_dependent
+from firstmile.storage.base import SegmentChangeKind
 
 _FAMILIES = ("events", "segments", "scores", "computed")
 
@@ -61,7 +62,7 @@ class MembershipChange:
     """A profile entered or left a segment."""
 
     segment_key: str
-    change: str  # "entered" | "exited"
+    change: SegmentChangeKind
 
 
 class SegmentEngine:
