@@ -37,9 +37,11 @@ app = typer.Typer(
 users_app = typer.Typer(help="Look at user profiles.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed validation.", no_args_is_help=True)
 config_app = typer.Typer(help="The onboarding config file (firstmile.yaml).", no_args_is_help=True)
+segments_app = typer.Typer(help="Segments: sizes, members, previews.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
+app.add_typer(segments_app, name="segments")
 
 out = Console()
 err = Console(stderr=True)
@@ -105,7 +107,7 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("."),
     as_json: JsonOption = False,
 ) -> None:
-    """Create a workspace: settings file, database, and a write key (printed once)."""
+    """Create a workspace: settings file, database, a write and a server key (printed once)."""
     workspace = init_workspace(directory)
     if as_json:
         _print_json(
@@ -114,6 +116,7 @@ def init(
                 "settings_file": str(workspace.settings_file),
                 "database_url": workspace.database_url,
                 "write_key": workspace.write_key,
+                "server_key": workspace.server_key,
             }
         )
         return
@@ -121,6 +124,10 @@ def init(
     out.print(f"{verb} [bold]{workspace.settings_file}[/]")
     out.print(f"Database: {workspace.database_url}")
     out.print(f"Write key: [bold green]{workspace.write_key}[/]  (shown once; keep it)")
+    out.print(
+        f"Server key: [bold green]{workspace.server_key}[/]  "
+        "(shown once; reads profiles: keep it on your servers)"
+    )
     out.print(f"Next: [bold]firstmile serve --home {workspace.home}[/]")
 
 
@@ -343,6 +350,85 @@ def quarantine_replay(
         if result["outcome"] != "replayed":
             why = result.get("message") or result.get("reason")
             out.print(f"  {result['id']}: {result['outcome']} ({why})")
+
+
+@segments_app.command("list")
+@_friendly
+def segments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """Every segment of the loaded config with its current size."""
+    with _open(home) as fm:
+        segments = fm.segments()
+    if as_json:
+        _print_json({"segments": segments})
+        return
+    table = Table("key", "name", "kind", "size", "time-dependent")
+    for segment in segments:
+        table.add_row(
+            segment["key"],
+            segment["name"],
+            segment["kind"],
+            str(segment["size"]),
+            "yes" if segment["time_dependent"] else "",
+        )
+    out.print(table)
+    if not segments:
+        out.print("No segments: declare them in firstmile.yaml (see docs/segments.md).")
+
+
+@segments_app.command("show")
+@_friendly
+def segments_show(
+    key: Annotated[str, typer.Argument(help="Segment key.")],
+    home: HomeOption = None,
+    members: Annotated[int, typer.Option(min=0, max=1000, help="Members to list.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """One segment: its definition, size and first members."""
+    with _open(home) as fm:
+        segment = fm.segment(key)
+        page = fm.segment_members(key, limit=members) if members else None
+    segment["members"] = page["members"] if page else []
+    if as_json:
+        _print_json(segment)
+        return
+    out.print(f"[bold]{segment['key']}[/] {segment['name']} ({segment['kind']})")
+    if segment["description"]:
+        out.print(segment["description"])
+    definition = segment["condition"] or segment["threshold"]
+    out.print_json(orjson.dumps(definition).decode())
+    out.print(f"size: {segment['size']}  time-dependent: {segment['time_dependent']}")
+    for member in segment["members"]:
+        who = member["user_id"] or member["profile_id"]
+        out.print(f"  {who}  entered {member['entered_at']}")
+
+
+@segments_app.command("preview")
+@_friendly
+def segments_preview(
+    condition: Annotated[str, typer.Argument(help="Condition as JSON text, or @file.")],
+    home: HomeOption = None,
+    sample: Annotated[int, typer.Option(min=0, max=100, help="Profile ids to show.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Count the stored profiles a condition matches, without saving anything."""
+    text = condition
+    if condition.startswith("@"):
+        try:
+            text = Path(condition[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"{condition[1:]}: cannot read the condition ({exc}).") from exc
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The condition is not valid JSON: {exc}.") from exc
+    with _open(home) as fm:
+        result = fm.preview(parsed, sample=sample)
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"{result['matching']} of {result['total']} profiles match")
+    for profile_id in result["sample"]:
+        out.print(f"  {profile_id}")
 
 
 @config_app.command("check")

@@ -68,6 +68,12 @@ class Unauthorized(FirstmileError):
     exit_code = 3
 
 
+class InvalidServerKey(Unauthorized):
+    """A read endpoint got no server key, a write key, or an unknown key."""
+
+    code = "invalid_server_key"
+
+
 class NotFound(FirstmileError):
     code = "not_found"
     status = 404
@@ -138,6 +144,7 @@ class ConditionError(FirstmileError):
 
     code = "invalid_condition"
     status = 400
+    exit_code = 2
 
     def __init__(self, problem: str, *, path: tuple[str | int, ...] = ()) -> None:
         pointer = json_pointer(path)

@@ -3,7 +3,8 @@
 :class:`Firstmile` opens the store from :class:`~firstmile.settings.Settings` and
 delegates: request bodies to :mod:`firstmile.events.envelope`, messages to
 :func:`firstmile.events.validate.to_event`, storage to :func:`firstmile.pipeline.ingest`,
-views to :mod:`firstmile.profiles.view`. It holds no logic of its own beyond wiring.
+views to :mod:`firstmile.profiles.view` and :mod:`firstmile.segments.views`. It holds no
+logic of its own beyond wiring.
 
 Examples
 --------
@@ -30,7 +31,7 @@ from typing import Any, Literal, Self
 
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
-from firstmile.errors import InvalidEvent, InvalidJSON, NotFound, Unauthorized
+from firstmile.errors import InvalidEvent, InvalidJSON, InvalidServerKey, NotFound, Unauthorized
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
 from firstmile.events.model import Event, Purpose, QuarantineReason, Rejection
@@ -40,6 +41,16 @@ from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
 from firstmile.profiles.view import profile_view
 from firstmile.segments.engine import SegmentEngine
+from firstmile.segments.views import (
+    compile_preview,
+    member_rows,
+    memberships_view,
+    preview,
+    preview_attributes,
+    scores_view,
+    segment_summaries,
+    segment_summary,
+)
 from firstmile.settings import Settings
 from firstmile.storage import open_store
 from firstmile.storage.base import (
@@ -74,6 +85,7 @@ class Firstmile:
             policy=self.policy, session_timeout=timedelta(minutes=settings.session_timeout_minutes)
         )
         self._key_cache: dict[str, str] = {}
+        self._server_key_cache: dict[str, str] = {}  # apart: a write key must not pass here
         self.config: OnboardingConfig | None = None
         self.config_error: ConfigFileError | None = None
         self._config_mtime: float | None = None
@@ -144,6 +156,7 @@ class Firstmile:
             return False
         if self.config is not None and config.version_id == self.config.version_id:
             self._config_mtime = mtime
+            self.config_error = None  # the file is valid again (an invalid edit was undone)
             return False
         self._install(config, mtime)
         return True
@@ -159,27 +172,46 @@ class Firstmile:
 
     def segments(self) -> list[dict[str, Any]]:
         """Every segment of the loaded config with its current size."""
-        engine = self.options.segments
-        if engine is None:
-            return []
-        sizes = self.store.segment_sizes()
-        described = {
-            s.key: (s.name, s.description, dict(s.condition)) for s in engine.config.segments
+        return segment_summaries(self.options.segments, self.store.segment_sizes())
+
+    def segment(self, key: str) -> dict[str, Any]:
+        """One segment's definition and size; :class:`NotFound` for an unknown key."""
+        return segment_summary(self.options.segments, key, self.store.segment_sizes().get(key, 0))
+
+    def segment_members(self, key: str, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """A page of a segment's current members, earliest entry first."""
+        segment = self.segment(key)
+        rows = self.store.segment_members(key, limit=limit, offset=offset)
+        user_ids = {}
+        for profile_id, _ in rows:
+            profile = self.store.get_profile(profile_id)
+            user_ids[profile_id] = profile.user_id if profile is not None else None
+        return {
+            "key": key,
+            "total": segment["size"],
+            "limit": limit,
+            "offset": offset,
+            "members": member_rows(rows, user_ids),
         }
-        out = []
-        for key in engine.segment_keys:
-            name, description, condition = described.get(key, (key, "", None))
-            out.append(
-                {
-                    "key": key,
-                    "name": name,
-                    "description": description,
-                    "condition": condition,
-                    "size": sizes.get(key, 0),
-                    "time_dependent": key in engine.time_dependent,
-                }
-            )
-        return out
+
+    def preview(self, condition: Any, *, sample: int = 10) -> dict[str, Any]:
+        """Evaluate a condition over every stored profile, without saving anything.
+
+        Raises :class:`~firstmile.errors.ConditionError` (``field`` points at the part to
+        fix) for a condition that does not compile.
+        """
+        engine = self.options.segments
+        compiled = compile_preview(condition, engine)
+        now = self.clock.now()
+        return preview(
+            compiled,
+            self.store.iter_profiles(),
+            lambda p: preview_attributes(
+                p, self.store.memberships(p.profile_id), engine, now=now, policy=self.policy
+            ),
+            now=now,
+            sample=sample,
+        )
 
     # -- health -------------------------------------------------------------------------
 
@@ -211,6 +243,28 @@ class Firstmile:
             if found is None or found.kind != "write":
                 raise Unauthorized("Unknown write key. `firstmile init` prints a valid one.")
             source = self._key_cache[hashed] = found.source_id
+        return source
+
+    def authenticate_server(self, key: str | None) -> str:
+        """The source id of a server key, or :class:`~firstmile.errors.InvalidServerKey`.
+
+        Write keys are public (they sit in browsers), so they never pass here.
+        """
+        if not key:
+            raise InvalidServerKey(
+                "No server key. Send it as `Authorization: Bearer <server key>`; "
+                "`firstmile init` prints one."
+            )
+        hashed = hash_key(key)
+        source = self._server_key_cache.get(hashed)
+        if source is None:
+            found = self.store.find_key(hashed)
+            if found is None or found.kind != "server":
+                raise InvalidServerKey(
+                    "Not a server key. Write keys only send events; "
+                    "`firstmile init` prints a server key."
+                )
+            source = self._server_key_cache[hashed] = found.source_id
         return source
 
     # -- ingest -------------------------------------------------------------------------
@@ -355,9 +409,10 @@ class Firstmile:
         profile = self.store.get_profile(profile_id)
         if profile is None:
             raise NotFound(f"The profile {profile_id!r} was merged or removed; try again.")
-        return profile_view(
+        now = self.clock.now()
+        view = profile_view(
             profile,
-            now=self.clock.now(),
+            now=now,
             policy=self.policy,
             identities=self.store.identities(profile_id),
             trait_history=self.store.trait_history(profile_id),
@@ -365,6 +420,10 @@ class Firstmile:
             merges=self.store.merges(profile_id),
             events=self.store.events(profile_id, limit=events),
         )
+        engine = self.options.segments
+        view["segments"] = memberships_view(self.store.memberships(profile_id), engine)
+        view["scores"] = scores_view(profile, engine, now=now, policy=self.policy)
+        return view
 
     # -- quarantine ---------------------------------------------------------------------
 

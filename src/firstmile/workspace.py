@@ -1,4 +1,4 @@
-"""``firstmile init``: a workspace folder with settings, a database and a write key."""
+"""``firstmile init``: a workspace folder with settings, a database, a write and a server key."""
 
 from __future__ import annotations
 
@@ -32,12 +32,15 @@ class Workspace:
     database_url: str
     write_key: str
     created_settings: bool
+    server_key: str
 
 
 def init_workspace(home: Path) -> Workspace:
-    """Create (or complete) a workspace in ``home`` and issue a new write key.
+    """Create (or complete) a workspace in ``home`` and issue a new write and server key.
 
-    An existing settings file is kept; running ``init`` again only adds a key.
+    The write key only sends events (it may sit in a browser); the server key reads
+    profiles and segments (keep it on your servers). An existing settings file is kept;
+    running ``init`` again only adds keys.
     """
     home = home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -48,10 +51,12 @@ def init_workspace(home: Path) -> Workspace:
     settings = load_settings(home=home)
     with Firstmile.open(settings) as fm:
         write_key = fm.create_key("write", label="created by firstmile init")
+        server_key = fm.create_key("server", label="created by firstmile init")
     return Workspace(
         home=home,
         settings_file=settings_file,
         database_url=settings.resolved_database_url,
         write_key=write_key,
         created_settings=created,
+        server_key=server_key,
     )

@@ -770,7 +770,12 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "store": "sqlite"}
+    assert response.json() == {
+        "status": "ready",
+        "store": "sqlite",
+        "config": None,
+        "config_error": None,
+    }
 
 
 def unreachable_service(tmp_path: Path, clock: FixedClock) -> Firstmile:

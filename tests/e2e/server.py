@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,3 +62,33 @@ def wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: Path)
     raise RuntimeError(
         f"firstmile serve was not ready in {STARTUP_TIMEOUT_S} s:\n{log.read_text()}"
     )
+
+
+@contextmanager
+def running_server(
+    home: Path, write_key: str, logs: Path, *, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """``python -m firstmile serve --home home`` on a free port; always terminated after.
+
+    ``env`` adds ``FIRSTMILE_*`` settings; the developer's own never reach the server.
+    """
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    stdout_path, stderr_path = logs / "stdout.log", logs / "stderr.log"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FIRSTMILE_")}
+    environ["PYTHONUNBUFFERED"] = "1"
+    environ.update(env or {})
+    command = [sys.executable, "-m", "firstmile", "serve", "--home", str(home)]
+    command += ["--port", str(port)]
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=environ)
+    try:
+        wait_until_ready(process, base_url, stderr_path)
+        yield Server(base_url, home, write_key, stderr_path, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

@@ -11,6 +11,7 @@ from firstmile.errors import (
     InvalidEvent,
     InvalidJSON,
     InvalidRequest,
+    InvalidServerKey,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -41,7 +42,8 @@ ERRORS: list[tuple[type[FirstmileError], str, int, int]] = [
     (RateLimited, "rate_limit", 429, 1),
     (ConfigError, "config_error", 500, 78),
     (StorageUnavailable, "storage_unavailable", 503, 69),
-    (ConditionError, "invalid_condition", 400, 1),
+    (ConditionError, "invalid_condition", 400, 2),  # bad input, as docs/cli.md says
+    (InvalidServerKey, "invalid_server_key", 401, 3),
 ]
 
 

@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from firstmile import __version__
 from firstmile.api import errors
 from firstmile.api.ratelimit import RateLimiter
-from firstmile.api.routes import health, tracking
+from firstmile.api.routes import health, segments, tracking, users
 from firstmile.clock import Clock, SystemClock
 from firstmile.service import Firstmile
 from firstmile.settings import Settings
@@ -25,11 +25,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from firstmile.api.runtime import ServeRuntime
+
         owned = service is None
         app.state.firstmile = service or Firstmile.open(settings, clock=clock)
+        # Config reloads (file change, SIGHUP) and the segment sweeper, off the loop.
+        runtime = ServeRuntime(app.state.firstmile)
+        runtime.start()
         try:
             yield
         finally:
+            await runtime.stop()
             if owned:
                 app.state.firstmile.close()
 
@@ -55,4 +61,6 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(tracking.router)
+    app.include_router(users.router)
+    app.include_router(segments.router)
     return app

@@ -1,4 +1,4 @@
-"""Reading the write key from ``Authorization`` (tracking API semantics)."""
+"""Reading keys from ``Authorization``: Basic for write keys, Bearer for server keys."""
 
 from __future__ import annotations
 
@@ -31,3 +31,23 @@ def write_key_from_header(authorization: str | None) -> str | None:
         return None
     user, _, _ = decoded.partition(":")
     return user or None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a Bearer header (how server keys travel).
+
+    Examples
+    --------
+    >>> bearer_token("Bearer fm_sk_abc")
+    'fm_sk_abc'
+    >>> bearer_token("bearer  fm_sk_abc ")
+    'fm_sk_abc'
+    >>> bearer_token("Basic YWJjMTIzOg==") is None, bearer_token(None) is None
+    (True, True)
+    """
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None

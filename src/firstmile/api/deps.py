@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from firstmile.api.auth import bearer_token
 from firstmile.api.ratelimit import RateLimiter
 from firstmile.service import Firstmile
 
@@ -22,3 +23,12 @@ def _limiter(request: Request) -> RateLimiter:
 
 FirstmileDep = Annotated[Firstmile, Depends(_firstmile)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
+
+
+def _server_key(request: Request, fm: FirstmileDep) -> str:
+    # A plain def: FastAPI runs it in the threadpool, so the key lookup never blocks the loop.
+    return fm.authenticate_server(bearer_token(request.headers.get("authorization")))
+
+
+ServerKeyDep = Annotated[str, Depends(_server_key)]
+"""The source id of the ``Authorization: Bearer <server key>``; 401 for anything else."""

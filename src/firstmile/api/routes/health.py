@@ -21,6 +21,20 @@ async def healthz() -> Response:
 
 @router.get("/readyz", operation_id="readyz")
 async def readyz(fm: FirstmileDep) -> Response:
-    """The store answers and the settings are loaded; 503 otherwise."""
+    """The store answers and the settings are loaded; 503 otherwise.
+
+    Also the onboarding config in use (``null`` without a config file) and, after an
+    invalid edit, its problems: the last good config keeps running, so still 200.
+    """
     await run_in_threadpool(fm.ready)
-    return json_response({"status": "ready", "store": fm.store.url.split(":", 1)[0]})
+    config, error = fm.config, fm.config_error
+    return json_response(
+        {
+            "status": "ready",
+            "store": fm.store.url.split(":", 1)[0],
+            "config": None
+            if config is None
+            else {"version_id": config.version_id, "loaded_at": config.loaded_at.isoformat()},
+            "config_error": None if error is None else [p.to_json() for p in error.problems],
+        }
+    )

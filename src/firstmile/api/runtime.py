@@ -1,0 +1,162 @@
+"""What ``serve`` runs next to the requests: config reloads and the segment sweeper.
+
+The work itself is the library's (:meth:`Firstmile.reload_config`,
+:meth:`Firstmile.sweep`); :class:`ServeRuntime` only schedules it, off the event loop, and
+logs what happened:
+
+* every :data:`CONFIG_POLL_SECONDS` the config file's modification time is checked and a
+  changed file is loaded: a valid one replaces the running config, an invalid one is
+  reported and the last good config keeps running;
+* ``SIGHUP`` reloads the file whatever its modification time (main thread only, where
+  the platform supports it);
+* every ``sweep_interval_seconds`` (0: never) time-dependent segments are re-evaluated.
+
+Nothing here ever stops the server: a failure is logged and the next round runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from firstmile.service import Firstmile
+
+__all__ = ["CONFIG_POLL_SECONDS", "ServeRuntime"]
+
+T = TypeVar("T")
+
+CONFIG_POLL_SECONDS = 2.0
+# uvicorn configures this logger: the lines appear in the server log with its own.
+logger = logging.getLogger("uvicorn.error")
+
+
+class ServeRuntime:
+    """The background tasks of one running app. :meth:`start`, then :meth:`stop`."""
+
+    def __init__(
+        self,
+        fm: Firstmile,
+        *,
+        poll_seconds: float = CONFIG_POLL_SECONDS,
+        sweep_seconds: float | None = None,
+    ) -> None:
+        self.fm = fm
+        self.poll_seconds = poll_seconds
+        if sweep_seconds is None:
+            sweep_seconds = fm.settings.sweep_interval_seconds
+        self.sweep_seconds = sweep_seconds
+        self._stopping = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sighup = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule the tasks on the running loop (call from the lifespan)."""
+        self._spawn(self._poll_config(), "firstmile-config-poll")
+        if self.sweep_seconds > 0:
+            self._spawn(self._sweep_periodically(), "firstmile-sweeper")
+        self._sighup = self._install_sighup()
+
+    async def stop(self) -> None:
+        """Stop every task; a reload or sweep in progress finishes first."""
+        if self._sighup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self._sighup = False
+        self._stopping.set()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _install_sighup(self) -> bool:
+        sighup = getattr(signal, "SIGHUP", None)
+        if sighup is None or threading.current_thread() is not threading.main_thread():
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(sighup, self._on_sighup)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
+        return True
+
+    def _on_sighup(self) -> None:
+        if not self._stopping.is_set():
+            self._spawn(self.reload(force=True, reason="SIGHUP"), "firstmile-sighup-reload")
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``; False when the runtime is stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _in_thread(self, work: Callable[[], T]) -> T:
+        # Not cancelled half-way: stop() waits for the thread instead.
+        return await asyncio.shield(asyncio.to_thread(work))
+
+    # -- config -------------------------------------------------------------------------
+
+    async def _poll_config(self) -> None:
+        while await self._pause(self.poll_seconds):
+            await self.reload(force=False, reason="file changed")
+
+    async def reload(self, *, force: bool, reason: str) -> bool:
+        """Reload the config file (in a thread) and log the outcome; never raises."""
+        fm = self.fm
+        async with self._reload_lock:
+            previous_error = fm.config_error
+            try:
+                loaded = await self._in_thread(lambda: fm.reload_config(force=force))
+            except Exception:
+                logger.exception("config %s: reloading failed", fm.settings.config_path)
+                return False
+        running = fm.config
+        if loaded and running is not None:
+            logger.info(
+                "config %s loaded (%s; %d segments, %d scores)",
+                running.version_id,
+                reason,
+                len(running.segment_keys),
+                len(running.scores),
+            )
+        elif fm.config_error is not None and fm.config_error is not previous_error:
+            kept = "no config" if running is None else f"config {running.version_id}"
+            logger.warning(
+                "config %s not loaded, %s keeps running: %s",
+                fm.settings.config_path,
+                kept,
+                fm.config_error,
+            )
+        elif force:
+            shown = "no config file" if running is None else f"config {running.version_id}"
+            logger.info("%s: %s unchanged", reason, shown)
+        return loaded
+
+    # -- sweeper ------------------------------------------------------------------------
+
+    async def _sweep_periodically(self) -> None:
+        while await self._pause(self.sweep_seconds):
+            await self.sweep()
+
+    async def sweep(self) -> int:
+        """One sweep (in a thread), logged; never raises."""
+        try:
+            changes = await self._in_thread(self.fm.sweep)
+        except Exception:
+            logger.exception("segment sweep failed")
+            return 0
+        if changes:
+            logger.info("segment sweep: %d membership change%s", changes, "s" * (changes != 1))
+        else:
+            logger.debug("segment sweep: no membership changes")
+        return changes
