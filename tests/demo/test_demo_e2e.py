@@ -18,6 +18,8 @@ from rich.console import Console
 
 from firstmile.demo.population import Population, build_population
 from firstmile.demo.run import EXIT_USAGE, MARKER, RECORD_FILE, run_demo
+from firstmile.segments.attributes import profile_attributes
+from firstmile.segments.engine import SegmentEngine
 from firstmile.service import Firstmile
 from firstmile.settings import load_settings
 
@@ -93,12 +95,15 @@ def test_ingest_counts_reconcile_with_the_report(
     with open_workspace(home) as fm:
         summary = fm.summary()
     ingest = summary["ingest"]
-    assert ingest["accepted"] == report["well_formed"]
+    journey = recorded["journey"]["sent"]
+    assert journey > 0  # events sent one at a time after the simulation
+    assert ingest["accepted"] == report["well_formed"] + journey
     assert ingest["duplicate"] == report["retried_messages"]
     assert ingest["quarantined"] == report["malformed"]
     assert summary["quarantine_by_reason"] == report["malformed_by_reason"]
     assert ingest["suppressed"] == population.denied_analytics_message_count > 0
-    assert summary["profiles"]["events"] == ingest["accepted"] - ingest["suppressed"]
+    logged = summary["profiles"]["events"] - (ingest["accepted"] - ingest["suppressed"])
+    assert logged > 0  # Segment Entered / Exited events, written by the server itself
     # The server's own answers to the raw requests agree with the store.
     assert report["server_said"]["duplicates"] == report["retried_messages"]
     assert report["server_said"]["quarantined"] == report["malformed"]
@@ -159,12 +164,15 @@ def test_anonymous_visits_joined_the_identified_profiles(
 
 
 def test_profiles_carry_normalized_traits_and_enrichment(
-    demo: tuple[Path, int, str], population: Population
+    demo: tuple[Path, int, str], population: Population, recorded: dict[str, Any]
 ) -> None:
     home, _, _ = demo
+    traveller = recorded["journey"]["user_id"]  # their last event came from a phone
     with open_workspace(home) as fm:
         for person in population.people:
             if not person.identified or person.denies_analytics:
+                continue
+            if person.display_id == traveller:
                 continue
             view = fm.user(person.display_id)
             assert view["traits"]["country"] == person.country.code
@@ -187,3 +195,31 @@ def test_a_folder_the_demo_did_not_make_is_left_alone(tmp_path: Path) -> None:
     assert code == EXIT_USAGE
     assert precious.read_text() == "keep me"
     assert "not made by `firstmile demo`" in output.getvalue()
+
+
+def test_segment_sizes_match_a_fresh_evaluation(demo: tuple[Path, int, str]) -> None:
+    home, _, printed = demo
+    assert "Segments" in printed
+    assert "A user moving between segments as events arrive" in printed
+    with open_workspace(home) as fm:
+        assert fm.config is not None
+        engine = SegmentEngine(fm.config)
+        now = fm.clock.now()
+        counted: dict[str, int] = dict.fromkeys(engine.segment_keys, 0)
+        for profile in fm.store.iter_profiles():
+            attributes = profile_attributes(profile, now=now, policy=fm.policy)
+            for key in engine.evaluate(attributes, now).members:
+                counted[key] += 1
+        sizes = {segment["key"]: segment["size"] for segment in fm.segments()}
+    assert sizes == counted
+    assert {"new_this_week", "mobile_first", "stalled_after_signup", "team_admins"} <= set(sizes)
+    assert sum(sizes.values()) > 0
+
+
+def test_the_traveller_moved_between_segments(
+    demo: tuple[Path, int, str], recorded: dict[str, Any]
+) -> None:
+    home, _, _ = demo
+    with open_workspace(home) as fm:
+        history = fm.store.segment_history(fm.find_profile_id(recorded["journey"]["user_id"]))
+    assert {change.change for change in history} == {"entered", "exited"}

@@ -8,14 +8,17 @@ each stored number with the one derived from the population and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from firstmile.demo.devices import Device
 from firstmile.demo.model import Person, Population
 from firstmile.demo.personas import Persona
 from firstmile.demo.tally import SimulationReport
 from firstmile.errors import NotFound
 from firstmile.events.model import Purpose
+from firstmile.segments.updates import SEGMENT_SOURCE
 from firstmile.service import Firstmile
 
 __all__ = ["PURPOSES", "Check", "Observed", "build_checks", "expected_consent_counts", "observe"]
@@ -41,15 +44,32 @@ class Observed:
     device_matches: int  # ... and whose latest device, OS and browser are right
     examples: dict[Persona, dict[str, Any]] = field(default_factory=dict)
     quarantine_example: int | None = None
+    segment_events: int = 0  # Segment Entered / Exited events in the event log
+    segment_changes_logged: int = 0  # membership changes of users who allow analytics
 
 
 def observe(
-    fm: Firstmile, population: Population, example_people: dict[Persona, Person]
+    fm: Firstmile,
+    population: Population,
+    example_people: dict[Persona, Person],
+    *,
+    latest_devices: Mapping[str, Device] | None = None,
 ) -> Observed:
-    """Read what the workspace holds, and the profile views of ``example_people``."""
+    """Read what the workspace holds, and the profile views of ``example_people``.
+
+    ``latest_devices``: people (by display id) whose last device is not the
+    population's (the segment journey sent them events from another one).
+    """
     summary = fm.summary()
-    stitched = merged = 0
+    stitched = merged = segment_events = segment_changes = 0
     for profile in fm.store.iter_profiles():
+        segment_events += sum(
+            1
+            for event in fm.store.events(profile.profile_id, limit=1_000_000)
+            if event.source_id == SEGMENT_SOURCE
+        )
+        if fm.policy.state(profile.consent)[Purpose.ANALYTICS.value]:
+            segment_changes += len(fm.store.segment_history(profile.profile_id, limit=1_000_000))
         if profile.user_id is not None and any(
             identity.kind == "anonymous_id" for identity in fm.store.identities(profile.profile_id)
         ):
@@ -73,7 +93,9 @@ def observe(
             continue  # the enrichment counts will not reconcile
         computed = kept.computed
         country_matches += computed.country == person.country.code
-        last_device = person.second_device or person.device
+        last_device = (latest_devices or {}).get(person.display_id) or (
+            person.second_device or person.device
+        )
         device_matches += (computed.device_type, computed.os, computed.browser) == (
             last_device.kind,
             last_device.os,
@@ -95,6 +117,8 @@ def observe(
         device_matches=device_matches,
         examples=examples,
         quarantine_example=first_quarantined[0].id if first_quarantined else None,
+        segment_events=segment_events,
+        segment_changes_logged=segment_changes,
     )
 
 
@@ -131,10 +155,15 @@ def build_checks(
     report: SimulationReport,
     observed: Observed,
     expected_consent: dict[str, dict[str, int]],
+    *,
+    extra_sent: int = 0,
 ) -> list[Check]:
-    """Every number the demo checks, grouped as the report prints them."""
+    """Every number the demo checks, grouped as the report prints them.
+
+    ``extra_sent``: well-formed messages sent after the simulation (the segment journey).
+    """
     counters = observed.counters
-    accepted = report.well_formed
+    accepted = report.well_formed + extra_sent
     suppressed = population.denied_analytics_message_count
     checks = [
         Check("events", "accepted (new messageIds)", accepted, counters.get("accepted", 0)),
@@ -151,7 +180,16 @@ def build_checks(
             counters.get("suppressed", 0),
         ),
         Check(
-            "events", "kept in the event log", accepted - suppressed, observed.profiles["events"]
+            "events",
+            "kept in the event log",
+            accepted - suppressed,
+            observed.profiles["events"] - observed.segment_events,
+        ),
+        Check(
+            "events",
+            "Segment Entered/Exited logged (one per membership change)",
+            observed.segment_changes_logged,
+            observed.segment_events,
         ),
         Check("events", "quarantined", report.malformed, counters.get("quarantined", 0)),
     ]

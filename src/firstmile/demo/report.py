@@ -16,11 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from firstmile.demo.model import Person, Population
+from firstmile.demo.onboarding import Journey, SegmentSize
 from firstmile.demo.personas import Persona
 from firstmile.demo.reconcile import Check, Observed
 from firstmile.demo.tally import SimulationReport
 
-__all__ = ["print_checks", "print_next", "print_sent", "shown_path"]
+__all__ = ["print_checks", "print_next", "print_segments", "print_sent", "shown_path"]
 
 
 def shown_path(path: Path) -> str:
@@ -84,6 +85,7 @@ _GROUP_TITLES = {
     "profiles": "Profiles",
     "enrichment": "Enrichment (profiles whose behaviour is kept)",
     "consent": "Consent (profiles, per purpose)",
+    "segments": "Segment sizes (kept live = recounted now)",
 }
 
 
@@ -172,3 +174,49 @@ def print_next(
     for why, command in lines:
         console.print(f"  {why}")
         console.print(f"    [bold cyan]{escape(command)}[/]", soft_wrap=True)
+
+
+def _keys(keys: Sequence[str]) -> str:
+    return ", ".join(keys) if keys else "-"
+
+
+def print_segments(
+    console: Console, sizes: Sequence[SegmentSize], journey: Journey | None, config_file: Path
+) -> None:
+    """Segment sizes, then one user moving between segments as their events arrive."""
+    console.print()
+    console.rule("[bold]Segments")
+    console.print(
+        f"Declared in {shown_path(config_file)}; the server kept every membership up to "
+        "date as events arrived."
+    )
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", padding=(0, 1))
+    table.add_column("segment")
+    table.add_column("members", justify="right")
+    table.add_column("who")
+    for size in sizes:
+        table.add_row(size.key, f"{size.size:,}", escape(size.description))
+    console.print(table)
+    if journey is None:
+        console.print("[dim]No signed-up person to follow in this population.[/]")
+        return
+    console.print(
+        f"[bold]A user moving between segments as events arrive:[/] {journey.user_id} "
+        f"({journey.persona.description}). Each event is one POST /v1/batch to the "
+        "running server; the segments are read from the store right after its answer."
+    )
+    steps = Table(box=box.SIMPLE_HEAD, header_style="bold", padding=(0, 1))
+    steps.add_column("event", overflow="fold")
+    steps.add_column("engaged", justify="right")
+    steps.add_column("change", overflow="fold")
+    steps.add_column("segments now", overflow="fold")
+    steps.add_row("(before)", f"{journey.score_before:.0f}", "", _keys(journey.before))
+    for step in journey.steps:
+        change = [f"+{key}" for key in step.entered] + [f"-{key}" for key in step.exited]
+        steps.add_row(
+            escape(step.event) + ("" if step.accepted else " [red](refused)[/]"),
+            f"{step.score:.0f}",
+            " ".join(change) or "-",
+            _keys(step.segments),
+        )
+    console.print(steps)

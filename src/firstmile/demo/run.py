@@ -26,9 +26,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from firstmile.demo.examples import choose_examples, print_examples
 from firstmile.demo.exits import EXIT_MISMATCH, EXIT_OK, EXIT_SERVER, EXIT_USAGE, DemoError
 from firstmile.demo.model import Population
+from firstmile.demo.onboarding import (
+    Journey,
+    choose_traveller,
+    journey,
+    segment_sizes,
+    write_demo_config,
+)
 from firstmile.demo.population import build_population
-from firstmile.demo.reconcile import build_checks, expected_consent_counts, observe
-from firstmile.demo.report import print_checks, print_next, print_sent, shown_path
+from firstmile.demo.reconcile import Check, build_checks, expected_consent_counts, observe
+from firstmile.demo.report import (
+    print_checks,
+    print_next,
+    print_segments,
+    print_sent,
+    shown_path,
+)
 from firstmile.demo.sandbox import MARKER, fresh_home, serve
 from firstmile.demo.simulate import PHASES, SimulationReport, simulate
 from firstmile.service import Firstmile
@@ -102,12 +115,18 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
         )
     home = fresh_home(home)
     workspace = init_workspace(home)
+    config = write_demo_config(home)
     settings = load_settings(home=home, environ={})
     population = build_population(users, seed=seed, now=datetime.now(UTC))
     log = home / "server.log"
     console.rule(f"[bold]firstmile demo: {users} simulated people, seed {seed}")
     console.print(
-        f"Workspace {shown_path(home)} (settings.toml, firstmile.db, server.log, demo.json)"
+        f"Workspace {shown_path(home)} (settings.toml, firstmile.yaml, firstmile.db, "
+        "server.log, demo.json)"
+    )
+    console.print(
+        f"Onboarding config {config.version_id}: {len(config.segment_keys)} segments "
+        f"({', '.join(config.segment_keys)})"
     )
 
     with serve(home, log) as server:
@@ -116,7 +135,14 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
             f"ready in {server.ready_seconds:.1f} s"
         )
         report = _simulate_with_progress(console, population, server.base_url, workspace.write_key)
+        trip: Journey | None = None
+        # Read while the server runs: SQLite's WAL lets this reader and the server coexist.
+        with Firstmile.open(settings) as live:
+            traveller = choose_traveller(live, population)
+            if traveller is not None:
+                trip = journey(live, traveller, server.base_url, workspace.write_key)
     console.print("Stopped the server; reading what it stored.")
+    extra_sent = 0 if trip is None else trip.sent
     record = home / RECORD_FILE
     record.write_bytes(
         orjson.dumps(
@@ -125,6 +151,7 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
                 "seed": seed,
                 "now": population.now.isoformat(),
                 "report": report.to_json(),
+                "journey": None if trip is None else {"user_id": trip.user_id, "sent": trip.sent},
             },
             option=orjson.OPT_INDENT_2,
         )
@@ -132,12 +159,22 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
 
     example_people = choose_examples(population)
     with Firstmile.open(settings) as fm:
-        observed = observe(fm, population, example_people)
+        moved = {} if trip is None else {trip.user_id: trip.device}
+        observed = observe(fm, population, example_people, latest_devices=moved)
         expected_consent = expected_consent_counts(fm, population)
-    checks = build_checks(population, report, observed, expected_consent)
+        sizes = segment_sizes(fm)
+    checks = build_checks(population, report, observed, expected_consent, extra_sent=extra_sent)
+    checks += [Check("segments", size.key, size.recount, size.size) for size in sizes]
+    if trip is not None:
+        checks.append(
+            Check(
+                "events", "journey events accepted", trip.sent, sum(s.accepted for s in trip.steps)
+            )
+        )
 
     print_sent(console, population, report)
     print_checks(console, checks)
+    print_segments(console, sizes, trip, settings.config_path)
     console.print()
     console.rule("[bold]Example profiles, one per persona")
     print_examples(console, example_people, observed.examples)

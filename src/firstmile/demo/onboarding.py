@@ -1,0 +1,288 @@
+"""The demo's onboarding config, its segment sizes, and one user moving between segments.
+
+:func:`write_demo_config` puts a ``firstmile.yaml`` in the demo workspace before the
+server starts; its segments and score read what the simulated population sends
+(``createdAt`` and ``role``/``team_size`` traits, the device from the user agent,
+``Completed Step`` / ``Invited Teammate`` / ``Used Feature`` events).
+:func:`segment_sizes` reads the sizes the server kept, next to a recount made by
+evaluating every profile afresh, and :func:`journey` sends one person a few more events
+through the HTTP API, one at a time, reading their memberships after each.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from firstmile.config import OnboardingConfig, load_config
+from firstmile.demo.devices import MOBILE_DEVICES, Device
+from firstmile.demo.model import Person, Population
+from firstmile.demo.personas import Persona
+from firstmile.segments.attributes import profile_attributes
+from firstmile.segments.engine import SegmentEngine
+from firstmile.service import Firstmile
+from firstmile.types import JSONObject
+
+__all__ = [
+    "CONFIG_FILE",
+    "DEMO_CONFIG",
+    "Journey",
+    "JourneyStep",
+    "SegmentSize",
+    "choose_traveller",
+    "journey",
+    "segment_sizes",
+    "write_demo_config",
+]
+
+CONFIG_FILE = "firstmile.yaml"
+SCORE = "engaged"
+
+DEMO_CONFIG = """\
+# firstmile.yaml written by `firstmile demo` (docs/config.md describes every field).
+# Edit it while `firstmile serve` runs: the server reloads it within seconds.
+version: 1
+
+segments:
+  - key: new_this_week
+    name: New this week
+    description: Signed up in the last 7 days.
+    condition:
+      createdAt: {$within: 7d}
+
+  - key: mobile_first
+    name: Mobile-first
+    description: Most recent activity came from a phone or a tablet.
+    condition:
+      device_type: {$in: [mobile, tablet]}
+
+  - key: stalled_after_signup
+    name: Stalled after signup
+    description: Signed up over 2 days ago and used no feature this week.
+    condition:
+      createdAt: {$olderThan: 2d}
+      $or:
+        - events.Used Feature.count_7d: {$exists: false}
+        - events.Used Feature.count_7d: 0
+
+  - key: team_admins
+    name: Team admins
+    description: Admins of a team of two or more.
+    condition:
+      role: Admin
+      team_size: {$gte: 2}
+
+scores:
+  - key: engaged
+    name: Engaged
+    description: Onboarding steps, invitations and feature use, fading when the user goes quiet.
+    terms:
+      - event: Completed Step
+        window: 7d
+        weight: 10
+        cap: 5
+      - event: Invited Teammate
+        window: all
+        weight: 15
+        cap: 2
+      - event: Used Feature
+        window: 7d
+        weight: 5
+        cap: 4
+    decay:
+      half_life: 3d
+    thresholds:
+      - segment: engaged_users
+        min: 50
+      - segment: warming_up
+        min: 20
+        max: 50
+"""
+
+
+def write_demo_config(home: Path) -> OnboardingConfig:
+    """Write the demo config into ``home`` and return it, validated."""
+    path = home / CONFIG_FILE
+    path.write_text(DEMO_CONFIG, encoding="utf-8")
+    return load_config(path)
+
+
+# -- sizes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSize:
+    """One segment: the size the server kept, and a fresh recount over every profile."""
+
+    key: str
+    name: str
+    description: str
+    size: int
+    recount: int
+
+
+def segment_sizes(fm: Firstmile) -> list[SegmentSize]:
+    """Sizes read through :meth:`Firstmile.segments`, each with an independent recount.
+
+    The recount evaluates every segment on every stored profile with a fresh
+    :class:`SegmentEngine`, as of now; it must equal what the server kept up to date
+    event by event.
+    """
+    config = fm.config
+    if config is None:
+        return []
+    engine = SegmentEngine(config)
+    now = fm.clock.now()
+    recount: dict[str, int] = dict.fromkeys(engine.segment_keys, 0)
+    thresholds = {
+        t.key: f"{config.score(t.score).name} score {t.min:g} to {t.max or 100:g}"
+        for t in config.threshold_segments
+    }
+    for profile in fm.store.iter_profiles():
+        attributes = profile_attributes(profile, now=now, policy=fm.policy)
+        for key in engine.evaluate(attributes, now).members:
+            recount[key] += 1
+    return [
+        SegmentSize(
+            key=segment["key"],
+            name=segment["name"],
+            description=thresholds.get(segment["key"], segment["description"] or ""),
+            size=segment["size"],
+            recount=recount.get(segment["key"], 0),
+        )
+        for segment in fm.segments()
+    ]
+
+
+# -- one user moving between segments --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyStep:
+    """One event sent, and the person's segments after it."""
+
+    event: str
+    segments: tuple[str, ...]
+    entered: tuple[str, ...]
+    exited: tuple[str, ...]
+    score: float
+    accepted: bool
+
+
+@dataclass
+class Journey:
+    """A person, their segments before, and each step after that."""
+
+    user_id: str
+    persona: Persona
+    before: tuple[str, ...]
+    score_before: float
+    steps: list[JourneyStep] = field(default_factory=list)
+    device: Device = MOBILE_DEVICES[0]  # the device of the journey's first event
+
+    @property
+    def sent(self) -> int:
+        return len(self.steps)
+
+
+def choose_traveller(fm: Firstmile, population: Population) -> Person | None:
+    """A hesitant trialist who is stalled (best), else anyone signed up who allows analytics."""
+    candidates = [p for p in population.people if p.identified and not p.denies_analytics]
+    hesitant = [p for p in candidates if p.persona is Persona.HESITANT_TRIALIST]
+    for person in hesitant:
+        memberships = fm.store.memberships(fm.find_profile_id(person.display_id))
+        if "stalled_after_signup" in memberships and "mobile_first" not in memberships:
+            return person
+    for person in hesitant:
+        if "stalled_after_signup" in fm.store.memberships(fm.find_profile_id(person.display_id)):
+            return person
+    fallback = hesitant or candidates
+    return fallback[0] if fallback else None
+
+
+def _steps(user_id: str) -> Sequence[tuple[str, JSONObject]]:
+    phone = MOBILE_DEVICES[0]
+
+    def track(event: str, **properties: Any) -> JSONObject:
+        return {"type": "track", "userId": user_id, "event": event, "properties": properties}
+
+    page: JSONObject = {
+        "type": "page",
+        "userId": user_id,
+        "name": "Home",
+        "properties": {"path": "/app"},
+        "context": {"userAgent": phone.user_agent},
+    }
+    return (
+        ("opens the app on a phone", page),
+        ("Completed Step 1", track("Completed Step", step=1)),
+        ("Used Feature", track("Used Feature", feature="Templates")),
+        ("Invited Teammate", track("Invited Teammate", invitee_role="member")),
+        ("Invited Teammate", track("Invited Teammate", invitee_role="admin")),
+        ("Completed Step 2", track("Completed Step", step=2)),
+    )
+
+
+def _state(fm: Firstmile, engine: SegmentEngine, profile_id: str) -> tuple[set[str], float]:
+    members = set(fm.store.memberships(profile_id))
+    profile = fm.store.get_profile(profile_id)
+    if profile is None:
+        return members, 0.0
+    now = fm.clock.now()
+    attributes = profile_attributes(profile, now=now, policy=fm.policy)
+    score = engine.scores(attributes, now).get(SCORE)
+    return members, 0.0 if score is None else score.value
+
+
+def _ordered(keys: set[str], order: Sequence[str]) -> tuple[str, ...]:
+    return tuple(key for key in order if key in keys)
+
+
+def journey(fm: Firstmile, person: Person, base_url: str, write_key: str) -> Journey:
+    """Send ``person`` a few events through ``POST /v1/batch``, one request each.
+
+    ``fm`` is opened on the workspace the server writes to (SQLite in WAL mode lets it
+    read while the server writes): after each response, the person's memberships are
+    read from the store, as the server left them.
+    """
+    config = fm.config
+    if config is None:
+        raise ValueError("the demo workspace has no onboarding config")
+    engine = SegmentEngine(config)
+    order = engine.segment_keys
+    profile_id = fm.find_profile_id(person.display_id)
+    members, score = _state(fm, engine, profile_id)
+    trip = Journey(person.display_id, person.persona, _ordered(members, order), score)
+    auth = base64.b64encode(f"{write_key}:".encode()).decode()
+    with httpx.Client(base_url=base_url, timeout=10.0) as http:
+        for label, base in _steps(person.display_id):
+            message = {
+                **base,
+                "messageId": f"demo-journey-{uuid.uuid4()}",
+                "timestamp": datetime.now(UTC).isoformat(),
+            }
+            response = http.post(
+                "/v1/batch",
+                json={"batch": [message]},
+                headers={"Authorization": f"Basic {auth}"},
+            )
+            now_members, score = _state(fm, engine, profile_id)
+            trip.steps.append(
+                JourneyStep(
+                    event=label,
+                    segments=_ordered(now_members, order),
+                    entered=_ordered(now_members - members, order),
+                    exited=_ordered(members - now_members, order),
+                    score=score,
+                    accepted=response.status_code == 200,
+                )
+            )
+            members = now_members
+    return trip
