@@ -29,6 +29,7 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import layers
 
 bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
 	$(PY) bench/ingest.py
+	$(PY) bench/segments.py
 
 serve: $(STAMP)
 	$(VENV)/bin/firstmile serve

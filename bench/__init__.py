@@ -1,0 +1,1 @@
+"""Benchmarks, run as scripts (``make bench``); a package only so mypy names them apart."""
