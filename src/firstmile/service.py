@@ -89,6 +89,7 @@ class Firstmile:
         self.config: OnboardingConfig | None = None
         self.config_error: ConfigFileError | None = None
         self._config_mtime: float | None = None
+        self._full_sweep_pending = False
         self._load_config()
 
     @classmethod
@@ -135,6 +136,9 @@ class Firstmile:
         self.config_error = None
         self._config_mtime = mtime
         self.options = replace(self.options, segments=SegmentEngine(config))
+        # Memberships were computed by another version (or none): the next sweep
+        # evaluates every segment, so added segments fill and removed ones end.
+        self._full_sweep_pending = True
 
     def reload_config(self, *, force: bool = False) -> bool:
         """Load the config file again if it changed; returns whether a new one is in use.
@@ -162,11 +166,17 @@ class Firstmile:
         return True
 
     def sweep(self) -> int:
-        """Re-evaluate time-dependent segments now; returns membership changes made."""
+        """Re-evaluate time-dependent segments now; returns membership changes made.
+
+        The first sweep after a config version is installed evaluates every segment.
+        """
         engine = self.options.segments
         if engine is None:
             return 0
-        return sweep_segments(self.store, engine, self.policy, now=self.clock.now())
+        full = self._full_sweep_pending
+        changed = sweep_segments(self.store, engine, self.policy, now=self.clock.now(), full=full)
+        self._full_sweep_pending = False
+        return changed
 
     # -- segments -----------------------------------------------------------------------
 

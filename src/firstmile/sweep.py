@@ -23,14 +23,16 @@ def sweep_segments(
     *,
     now: datetime,
     batch_size: int = 500,
+    full: bool = False,
 ) -> int:
     """Re-evaluate the segments that change with time alone, for every profile.
 
     Relative-time conditions, rolling windows and decaying scores move users in and out
-    of segments with no new event; ``serve`` runs this on a schedule. Returns how many
-    membership changes were made.
+    of segments with no new event; ``serve`` runs this on a schedule. With ``full`` every
+    segment is evaluated (after a new config version: added segments fill, removed ones
+    end). Returns how many membership changes were made.
     """
-    if not engine.time_dependent:
+    if not engine.time_dependent and not full:
         return 0
     changed = 0
     ids: list[str] = []
@@ -45,7 +47,7 @@ def sweep_segments(
                 before={},
                 after=profiles,
                 memberships=tx.load_memberships(chunk),
-                only_time_dependent=True,
+                only_time_dependent=not full,
             )
             tx.apply_segment_changes(updates.changes)
             tx.append_events(updates.events)

@@ -86,6 +86,7 @@ def segment_updates(
     """
     updates = SegmentUpdates()
     names = {s.key: s.name for s in engine.config.segments}
+    declared = frozenset(engine.segment_keys)
     for profile_id, profile in after.items():
         current = memberships.get(profile_id, {})
         attributes = profile_attributes(profile, now=now, policy=policy)
@@ -101,10 +102,14 @@ def segment_updates(
                     changed_roots(profile_attributes(old, now=now, policy=policy), attributes)
                 )
             )
-        if only is not None and not only:
+        if only is not None and not only and all(key in declared for key in current):
             continue
         evaluation = engine.evaluate(attributes, now, previous=current.keys(), only=only)
-        diff = membership_changes(current.keys(), evaluation.members, engine.segment_keys)
+        # Memberships of segments the config no longer declares are ended too.
+        removed = [key for key in current if key not in declared]
+        diff = membership_changes(
+            current.keys(), evaluation.members, (*engine.segment_keys, *removed)
+        )
         if not diff:
             continue
         consent = policy.state(profile.consent)

@@ -142,3 +142,31 @@ def test_an_invalid_config_refuses_to_open_and_an_invalid_edit_keeps_the_running
         assert fm.config.version_id != running
         assert problems(fm) is None
         assert [s["key"] for s in fm.segments()] == ["pro", "busy_today", "mobile", "good"]
+
+
+def test_a_new_config_version_fills_added_segments_and_ends_removed_ones(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "firstmile.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    with Firstmile.open(load_settings(home=tmp_path, environ={}), clock=clock) as fm:
+        fm.ingest_items([{"type": "identify", "userId": "u1", "traits": {"plan": "pro"}}])
+        fm.sweep()  # the start-up sweep: nothing changes
+        pid = fm.find_profile_id("u1")
+        assert set(fm.store.memberships(pid)) == {"pro"}
+
+        edited = CONFIG.replace("condition: {plan: pro}", "condition: {plan: enterprise}")
+        path.write_text(
+            edited
+            + "  - key: has_plan\n    name: Has a plan\n    condition: {plan: {$exists: true}}\n",
+            encoding="utf-8",
+        )
+        assert fm.reload_config(force=True) is True
+        assert fm.sweep() == 2
+        assert set(fm.store.memberships(pid)) == {"has_plan"}
+        assert fm.sweep() == 0
+
+        path.write_text(CONFIG.replace("  - key: mobile\n", "  - key: phone\n"), encoding="utf-8")
+        fm.reload_config(force=True)
+        fm.sweep()
+        assert set(fm.store.memberships(pid)) == {"pro"}  # has_plan was removed from the file
