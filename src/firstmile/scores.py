@@ -51,6 +51,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 EventWindow = Literal["1d", "7d", "all"]
@@ -141,15 +142,75 @@ class TermContribution:
         return self.term.label
 
 
-@dataclass(frozen=True, slots=True)
 class ScoreResult:
-    """A computed score: ``value`` in 0..100, the ``raw`` sum, and why."""
+    """A computed score: ``value`` in 0..100, the ``raw`` sum, and why.
+
+    ``contributions`` (one per term, in declared order) may be given as a tuple or as a
+    function building it: the compiled score passes a function, so the explanation is only
+    built when somebody reads it (segment evaluation reads ``value`` alone). Immutable.
+
+    >>> result = ScoreResult("s", 50.0, 5.0, (), ("half",))
+    >>> result.value, result.segments, result.contributions
+    (50.0, ('half',), ())
+    >>> result == ScoreResult("s", 50.0, 5.0, lambda: (), ("half",))
+    True
+    """
+
+    __slots__ = ("_contributions", "key", "raw", "segments", "value")
 
     key: str
     value: float
     raw: float
-    contributions: tuple[TermContribution, ...]
     segments: tuple[str, ...]  # threshold segments the value falls in, in declared order
+    _contributions: tuple[TermContribution, ...] | Callable[[], tuple[TermContribution, ...]]
+
+    def __init__(
+        self,
+        key: str,
+        value: float,
+        raw: float,
+        contributions: tuple[TermContribution, ...] | Callable[[], tuple[TermContribution, ...]],
+        segments: tuple[str, ...],
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "key", key)
+        _set(self, "value", value)
+        _set(self, "raw", raw)
+        _set(self, "_contributions", contributions)
+        _set(self, "segments", segments)
+
+    @property
+    def contributions(self) -> tuple[TermContribution, ...]:
+        """What each term added, in declared order (built on first read)."""
+        contributions = self._contributions
+        if callable(contributions):
+            contributions = contributions()
+            object.__setattr__(self, "_contributions", contributions)
+        return contributions
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"ScoreResult is immutable: cannot assign {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"ScoreResult is immutable: cannot delete {name}")
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.key, self.value, self.raw, self.contributions, self.segments)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not ScoreResult:
+            return NotImplemented
+        assert isinstance(other, ScoreResult)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"ScoreResult(key={self.key!r}, value={self.value!r}, raw={self.raw!r}, "
+            f"contributions={self.contributions!r}, segments={self.segments!r})"
+        )
 
 
 CompiledScore = Callable[[Mapping[str, Any], datetime], ScoreResult]
@@ -206,7 +267,7 @@ def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
     def get(attributes: Mapping[str, Any]) -> Any:
         value: Any = attributes
         for part in parts:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 return None
             value = value.get(part)
         return value
@@ -227,13 +288,32 @@ def _event_getter(event: str, window: EventWindow) -> Callable[[Mapping[str, Any
 
 def _as_time(value: Any) -> datetime | None:
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
+        return _parse_time(value)
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=256)
+def _parse_time(text: str) -> datetime | None:
+    # Every score of one evaluation reads the same last_seen: parse it once.
+    try:
+        value: datetime = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _age_seconds(last_seen: Any, now: datetime) -> float | None:
+    seen = _as_time(last_seen)
+    if seen is None:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return (now - seen).total_seconds()
+
+
+_cached_age_seconds = lru_cache(maxsize=256)(_age_seconds)
 
 
 def decay_factor(half_life: timedelta, last_seen: Any, now: datetime) -> float:
@@ -246,48 +326,136 @@ def decay_factor(half_life: timedelta, last_seen: Any, now: datetime) -> float:
     >>> decay_factor(timedelta(days=7), None, now)
     1.0
     """
-    seen = _as_time(last_seen)
-    if seen is None:
+    return _decay(half_life.total_seconds(), last_seen, now)
+
+
+def _decay(half_life_seconds: float, last_seen: Any, now: datetime) -> float:
+    if type(last_seen) is str:
+        age = _cached_age_seconds(last_seen, now)
+    else:
+        age = _age_seconds(last_seen, now)
+    if age is None or age <= 0:
         return 1.0
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    age = (now - seen).total_seconds()
-    if age <= 0:
-        return 1.0
-    return float(0.5 ** (age / half_life.total_seconds()))
+    return float(0.5 ** (age / half_life_seconds))
+
+
+# How a compiled score reads a term: (event name, count key, None) for an event term,
+# (None, None, path parts) for an attribute term.
+_Reader = tuple[str | None, str | None, tuple[str, ...] | None, float, float, bool]
+
+
+def _read_path(attributes: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    value: Any = attributes
+    for part in parts:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _plan(definition: ScoreDefinition) -> tuple[tuple[_Reader, ...], float | None]:
+    """How to read each term, and the half-life in seconds (None: nothing decays)."""
+    readers: list[_Reader] = []
+    for term in definition.terms:
+        cap = math.inf if term.cap is None else term.cap
+        decays = definition.half_life is not None and isinstance(term, EventTerm)
+        if isinstance(term, EventTerm):
+            count_key = EVENT_COUNT_KEYS[term.window]
+            readers.append((term.event, count_key, None, float(term.weight), cap, decays))
+        else:
+            parts = tuple(term.attribute.split("."))
+            readers.append((None, None, parts, float(term.weight), cap, decays))
+    plan = tuple(readers)
+    half_life_seconds = (
+        definition.half_life.total_seconds()
+        if definition.half_life is not None and any(r[5] for r in plan)
+        else None
+    )
+    return plan, half_life_seconds
+
+
+def _explainer(
+    terms: tuple[Term, ...], plan: tuple[_Reader, ...], values: list[float], decay: float
+) -> Callable[[], tuple[TermContribution, ...]]:
+    """The contributions of one computation, built when first read."""
+
+    def explain() -> tuple[TermContribution, ...]:
+        contributions = []
+        for term, reader, value in zip(terms, plan, values, strict=True):
+            factor = decay if reader[5] else 1.0
+            contributions.append(TermContribution(term, value, factor, reader[3] * value * factor))
+        return tuple(contributions)
+
+    return explain
 
 
 def compile_score(definition: ScoreDefinition) -> CompiledScore:
-    """The score as one closure ``(attributes, now) -> ScoreResult``."""
-    readers: list[tuple[Term, Callable[[Mapping[str, Any]], Any], float, float, bool]] = []
-    for term in definition.terms:
-        if isinstance(term, EventTerm):
-            get = _event_getter(term.event, term.window)
-        else:
-            get = _getter(term.attribute)
-        cap = math.inf if term.cap is None else term.cap
-        decays = definition.half_life is not None and isinstance(term, EventTerm)
-        readers.append((term, get, float(term.weight), cap, decays))
-    half_life = definition.half_life
-    scale = definition.scale
-    thresholds = definition.thresholds
+    """The score as one closure ``(attributes, now) -> ScoreResult``.
+
+    Everything that does not depend on the profile is decided here: the getters, the
+    weights and caps, which terms decay. A call reads each term once, computes the decay
+    once, and leaves the per-term explanation (``contributions``) to be built on demand.
+    """
+    terms = definition.terms
+    plan, half_life_seconds = _plan(definition)
+    scale_min = definition.scale.min
+    scale_span = definition.scale.max - definition.scale.min
+    bounds = tuple((t.segment, t.min, t.max) for t in definition.thresholds)
     key = definition.key
+    isfinite = math.isfinite
 
     def compute(attributes: Mapping[str, Any], now: datetime) -> ScoreResult:
         decay = 1.0
-        if half_life is not None:
-            decay = decay_factor(half_life, attributes.get(LAST_SEEN_ATTRIBUTE), now)
+        if half_life_seconds is not None:
+            decay = _decay(half_life_seconds, attributes.get(LAST_SEEN_ATTRIBUTE), now)
+        events = attributes.get(EVENTS_ATTRIBUTE)
+        if type(events) is not dict and not isinstance(events, Mapping):
+            events = None
         raw = 0.0
-        contributions = []
-        for term, get, weight, cap, decays in readers:
-            value = min(number(get(attributes)), cap)
-            factor = decay if decays else 1.0
-            contribution = weight * value * factor
-            raw += contribution
-            contributions.append(TermContribution(term, value, factor, contribution))
-        value = scale.apply(raw)
-        segments = tuple(t.segment for t in thresholds if t.contains(value))
-        return ScoreResult(key, value, raw, tuple(contributions), segments)
+        values: list[float] = []
+        for event, count_key, parts, weight, cap, decays in plan:
+            if event is not None:
+                found: Any = None
+                if events is not None:
+                    counts = events.get(event)
+                    if type(counts) is dict or isinstance(counts, Mapping):
+                        found = counts.get(count_key)
+            else:
+                assert parts is not None
+                found = _read_path(attributes, parts)
+            # number(found), inlined
+            kind = found.__class__
+            if kind is int:
+                try:
+                    value = float(found)
+                except OverflowError:  # an int beyond float range
+                    value = 0.0
+            elif kind is float:
+                value = found if isfinite(found) else 0.0
+            elif kind is bool:
+                value = 1.0 if found else 0.0
+            else:
+                value = 0.0
+            if cap < value:  # noqa: PLR1730 (min() is a call per term)
+                value = cap
+            values.append(value)
+            raw += weight * value * (decay if decays else 1.0)
+        # scale.apply(raw), inlined
+        position = (raw - scale_min) / scale_span
+        if not position > 0.0:  # also NaN
+            scaled = 0.0
+        elif position >= 1.0:
+            scaled = 100.0
+        else:
+            scaled = 100.0 * position
+        segments = tuple(
+            [
+                segment
+                for segment, low, high in bounds
+                if scaled >= low and (high is None or scaled < high)
+            ]
+        )
+        return ScoreResult(key, scaled, raw, _explainer(terms, plan, values, decay), segments)
 
     return compute
 

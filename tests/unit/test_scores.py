@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +16,11 @@ from firstmile.scores import (
     EventTerm,
     Scale,
     ScoreDefinition,
+    ScoreResult,
     Threshold,
     compute_score,
     decay_factor,
+    number,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -230,3 +233,114 @@ def test_a_negative_weight_never_raises_the_score(tickets: float, more: float) -
     low = compute_score(score, {"base": 10, "tickets": tickets + more}, NOW)
     high = compute_score(score, {"base": 10, "tickets": tickets}, NOW)
     assert low.value <= high.value
+
+
+# -- the compiled fast path: same results as the definition, explanation on demand --------
+
+
+def reference(definition: ScoreDefinition, attributes: dict[str, Any], now: datetime) -> float:
+    """The raw sum as the module docstring defines it, term by term."""
+    raw = 0.0
+    for term in definition.terms:
+        if isinstance(term, EventTerm):
+            window = {"1d": "count_1d", "7d": "count_7d", "all": "count"}[term.window]
+            found = attributes.get("events", {}).get(term.event, {}).get(window)
+        else:
+            found = attributes.get(term.attribute)
+        value = min(number(found), math.inf if term.cap is None else term.cap)
+        decays = definition.half_life is not None and isinstance(term, EventTerm)
+        factor = (
+            decay_factor(definition.half_life, attributes.get("last_seen"), now)
+            if (decays and definition.half_life is not None)
+            else 1.0
+        )
+        raw += term.weight * value * factor
+    return raw
+
+
+@given(
+    steps=st.integers(min_value=-3, max_value=9) | st.none() | st.booleans(),
+    invites=st.floats(allow_nan=True) | st.integers(),
+    complete=st.booleans() | st.text(max_size=2),
+    days=st.floats(min_value=-3, max_value=40),
+)
+def test_the_compiled_score_matches_the_definition(
+    steps: Any, invites: Any, complete: Any, days: float
+) -> None:
+    seen = (NOW - timedelta(days=days)).isoformat()
+    attributes = attrs(steps, invites, complete, seen)
+    result = compute_score(engaged(), attributes, NOW)
+    assert result.raw == reference(engaged(), attributes, NOW)
+    assert result.raw == sum(c.contribution for c in result.contributions)
+
+
+def test_contributions_are_built_on_first_read_and_kept() -> None:
+    result = compute_score(engaged(), attrs(steps=3, invites=1), NOW)
+    first = result.contributions
+    assert isinstance(first, tuple)
+    assert result.contributions is first  # built once
+    assert [c.decay for c in first] == [1.0, 1.0, 1.0]
+
+
+def test_score_results_compare_by_value_and_are_immutable() -> None:
+    one = compute_score(engaged(), attrs(steps=3), NOW)
+    two = compute_score(engaged(), attrs(steps=3), NOW)
+    assert one == two
+    assert hash(one) == hash(two)
+    assert one != compute_score(engaged(), attrs(steps=4), NOW)
+    assert one != "engaged"
+    assert ScoreResult("k", 1.0, 1.0, (), ()) == ScoreResult("k", 1.0, 1.0, lambda: (), ())
+    assert "ScoreResult(key='engaged'" in repr(one)
+    with pytest.raises(AttributeError):
+        one.value = 5.0
+    with pytest.raises(AttributeError):
+        del one.raw
+
+
+class ReadOnly(Mapping[str, Any]):
+    """A Mapping that is not a dict (the compiled score must not assume dicts)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        return ReadOnly(value) if isinstance(value, dict) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def test_any_mapping_reads_like_a_dict() -> None:
+    definition = engaged(terms=(*engaged().terms, AttributeTerm("plan.seats", weight=1)))
+    data = attrs(steps=3, invites=2, complete=True, seen="2026-11-20T12:00:00+00:00")
+    data["plan"] = {"seats": 4}
+    plain = compute_score(definition, data, NOW)
+    wrapped = compute_score(definition, ReadOnly(data), NOW)
+    assert (wrapped.raw, wrapped.value, wrapped.segments) == (
+        plain.raw,
+        plain.value,
+        plain.segments,
+    )
+    assert compute_score(definition, {"events": ["not", "a", "mapping"], "plan": 3}, NOW).raw == 0
+
+
+def test_decay_reads_last_seen_once_per_text_and_handles_every_form() -> None:
+    week_ago = "2026-11-18T12:00:00+00:00"
+    assert decay_factor(WEEK, week_ago, NOW) == 0.5
+    assert decay_factor(WEEK, week_ago, NOW) == 0.5  # cached
+    assert decay_factor(WEEK, "2026-11-18T12:00:00", NOW) == 0.5  # naive text is UTC
+    assert decay_factor(WEEK, datetime(2026, 11, 18, 12), NOW) == 0.5  # naive datetime too
+    assert decay_factor(WEEK, week_ago, NOW.replace(tzinfo=None)) == 0.5  # naive now
+    assert decay_factor(WEEK, "yesterday", NOW) == 1.0
+    assert decay_factor(WEEK, ["2026-11-18"], NOW) == 1.0  # unhashable, not a time
+    assert decay_factor(WEEK, "2026-12-01T00:00:00+00:00", NOW) == 1.0  # ahead
+
+
+def test_huge_integers_count_zero() -> None:
+    definition = engaged(terms=(AttributeTerm("n", weight=1),))
+    assert compute_score(definition, {"n": 10**400}, NOW).raw == 0
+    assert compute_score(definition, {"n": 7}, NOW).raw == 7

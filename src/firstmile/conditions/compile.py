@@ -80,6 +80,16 @@ class CompiledCondition:
             return self._predicate(attributes, now_seconds(now))
         return self._predicate(attributes, 0.0)
 
+    @property
+    def predicate(self) -> Predicate:
+        """The compiled predicate ``(attributes, now) -> bool`` that a call runs.
+
+        ``now`` is epoch seconds (:func:`~firstmile.conditions.timestamps.now_seconds`);
+        when ``uses_time`` is false it is not read (a call passes ``0.0``). For callers
+        that evaluate many conditions at one time and convert ``now`` once.
+        """
+        return self._predicate
+
     def __repr__(self) -> str:
         return (
             f"CompiledCondition({show(self.condition)}, attributes={sorted(self.attributes)}, "

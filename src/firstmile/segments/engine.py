@@ -10,17 +10,33 @@ new membership into entered/exited changes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
+from firstmile.conditions.timestamps import now_seconds
 from firstmile.config.model import OnboardingConfig
 from firstmile.scores import ScoreResult
 from firstmile.segments.attributes import is_time_dependent
 from firstmile.storage.base import SegmentChangeKind
 
 _FAMILIES = ("events", "segments", "scores", "computed")
+
+# One segment of the evaluation order, decided when the engine is built:
+# (key, condition predicate, whether it reads the time,
+#  score key, compiled score, threshold min, threshold max) -- a rule segment has a
+# predicate, a threshold segment has the score fields.
+_Step = tuple[
+    str,
+    Callable[[Any, float], bool] | None,
+    bool,
+    str,
+    Callable[[Mapping[str, Any], datetime], ScoreResult] | None,
+    float,
+    float | None,
+]
 
 
 def _root(path: str) -> str:
@@ -107,6 +123,21 @@ class SegmentEngine:
                 else:
                     self._index.setdefault(root, set()).add(key)
         self.time_dependent = frozenset(time_dependent)
+        steps: list[_Step] = []
+        for key in config.segment_order:
+            segment = self._rules.get(key)
+            if segment is not None:
+                compiled = segment.compiled
+                steps.append((key, compiled.predicate, compiled.uses_time, "", None, 0.0, None))
+            else:
+                threshold = self._thresholds[key]
+                score = self._scores[threshold.score]
+                steps.append(
+                    (key, None, False, score.key, score.compiled, threshold.min, threshold.max)
+                )
+        self._steps = tuple(steps)
+        self._uses_time = any(step[2] for step in steps)
+        self._order = tuple(config.segment_order)
 
     @property
     def segment_keys(self) -> tuple[str, ...]:
@@ -141,30 +172,27 @@ class SegmentEngine:
         Segments not re-evaluated keep their ``previous`` membership. ``attributes`` gets
         ``segments`` and ``scores`` filled in (it is the caller's working copy).
         """
-        segments: dict[str, bool] = {key: key in previous for key in self.segment_keys}
+        segments: dict[str, bool] = dict.fromkeys(self._order, False)
+        for key in previous:
+            if key in segments:
+                segments[key] = True
         attributes["segments"] = segments
         scores: dict[str, ScoreResult] = {}
         score_values: dict[str, float] = attributes.setdefault("scores", {})
-        for key in self.segment_keys:
-            if only is not None and key not in only:
+        steps = self._steps if only is None else [s for s in self._steps if s[0] in only]
+        now_s = now_seconds(now) if self._uses_time else 0.0
+        for key, predicate, uses_time, score_key, compute, low, high in steps:
+            if predicate is not None:
+                segments[key] = predicate(attributes, now_s if uses_time else 0.0)
                 continue
-            rule = self._rules.get(key)
-            if rule is not None:
-                segments[key] = rule.compiled(attributes, now=now)
-                continue
-            threshold = self._thresholds[key]
-            result = scores.get(threshold.score)
+            result = scores.get(score_key)
             if result is None:
-                result = scores[threshold.score] = self._scores[threshold.score].compiled(
-                    attributes, now
-                )
-                score_values[threshold.score] = result.value
-            segments[key] = threshold.min <= result.value and (
-                threshold.max is None or result.value < threshold.max
-            )
-        return Evaluation(
-            members=frozenset(key for key, member in segments.items() if member), scores=scores
-        )
+                assert compute is not None
+                result = scores[score_key] = compute(attributes, now)
+                score_values[score_key] = result.value
+            value = result.value
+            segments[key] = low <= value and (high is None or value < high)
+        return Evaluation(members=frozenset(compress(segments, segments.values())), scores=scores)
 
     def scores(self, attributes: dict[str, Any], now: datetime) -> dict[str, ScoreResult]:
         """Every score of the config (for profile views and reasons)."""

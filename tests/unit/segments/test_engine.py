@@ -157,3 +157,27 @@ def test_traits_win_over_computed_names_which_stay_under_computed() -> None:
     a = attrs(p)
     assert a["country"] == "DE"
     assert a["computed"]["country"] == "FR"
+
+
+def test_evaluate_agrees_with_each_condition_and_score_called_alone() -> None:
+    e = engine()
+    p = steps(profile(plan="pro", seats=12), 3, at=NOW - timedelta(days=2))
+    for now in (NOW, NOW + timedelta(days=3), NOW + timedelta(days=30)):
+        a = attrs(p, now)
+        result = e.evaluate(a, now)
+        for segment in e.config.segments:
+            assert (segment.key in result.members) == segment.matches(a, now)
+            assert segment.compiled.predicate is not None
+        for threshold in e.config.threshold_segments:
+            value = e.scores(a, now)[threshold.score].value
+            inside = threshold.min <= value and (threshold.max is None or value < threshold.max)
+            assert (threshold.key in result.members) == inside
+            assert a["scores"][threshold.score] == value
+
+
+def test_previous_members_outside_the_config_are_ignored() -> None:
+    e = engine()
+    a = attrs(profile(plan="free"))
+    result = e.evaluate(a, NOW, previous={"not_a_segment"}, only=())
+    assert result.members == frozenset()
+    assert "not_a_segment" not in a["segments"]
