@@ -23,6 +23,7 @@ from rich.table import Table
 from firstmile import __version__
 from firstmile.errors import FirstmileError, InvalidRequest
 from firstmile.imports import FileFormat, count_lines, detect_format, read_messages
+from firstmile.segments.static import parse_id_csv
 from firstmile.service import DEFAULT_SOURCE, Firstmile
 from firstmile.settings import Settings, load_settings
 from firstmile.storage.base import QuarantineRecord
@@ -37,7 +38,9 @@ app = typer.Typer(
 users_app = typer.Typer(help="Look at user profiles.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed validation.", no_args_is_help=True)
 config_app = typer.Typer(help="The onboarding config file (firstmile.yaml).", no_args_is_help=True)
-segments_app = typer.Typer(help="Segments: sizes, members, previews.", no_args_is_help=True)
+segments_app = typer.Typer(
+    help="Segments: sizes, members, previews, static snapshots and uploads.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
@@ -355,7 +358,7 @@ def quarantine_replay(
 @segments_app.command("list")
 @_friendly
 def segments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """Every segment of the loaded config with its current size."""
+    """Every segment of the loaded config, then the static ones, with their sizes."""
     with _open(home) as fm:
         segments = fm.segments()
     if as_json:
@@ -395,7 +398,11 @@ def segments_show(
     if segment["description"]:
         out.print(segment["description"])
     definition = segment["condition"] or segment["threshold"]
-    out.print_json(orjson.dumps(definition).decode())
+    if segment["kind"] == "static":
+        made = f"snapshot of {segment['of_segment']}" if segment["of_segment"] else "upload"
+        out.print(f"{made}, created {segment['created_at']}")
+    else:
+        out.print_json(orjson.dumps(definition).decode())
     out.print(f"size: {segment['size']}  time-dependent: {segment['time_dependent']}")
     for member in segment["members"]:
         who = member["user_id"] or member["profile_id"]
@@ -429,6 +436,51 @@ def segments_preview(
     out.print(f"{result['matching']} of {result['total']} profiles match")
     for profile_id in result["sample"]:
         out.print(f"  {profile_id}")
+
+
+@segments_app.command("snapshot")
+@_friendly
+def segments_snapshot(
+    key: Annotated[str, typer.Argument(help="The segment to copy.")],
+    as_key: Annotated[str, typer.Option("--as", help="Key of the new static segment.")],
+    name: Annotated[str | None, typer.Option("--name", help="Its name.")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a segment's current members into a static segment (never re-evaluated)."""
+    with _open(home) as fm:
+        created = fm.snapshot_segment(key, as_key=as_key, name=name)
+    if as_json:
+        _print_json(created)
+        return
+    out.print(f"{created['key']}: {created['size']} profiles copied from {key}")
+
+
+@segments_app.command("upload")
+@_friendly
+def segments_upload(
+    key: Annotated[str, typer.Argument(help="Key of the new static segment.")],
+    file: Annotated[Path, typer.Argument(help="CSV with an `id` column, or one id per line.")],
+    name: Annotated[str | None, typer.Option("--name", help="Its name (default: the key).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store the profiles of a file of ids (user, anonymous or profile ids) as a static
+    segment; ids that match no profile are reported."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(f"{file}: cannot read the id file ({exc.strerror}).") from exc
+    ids = parse_id_csv(data)
+    with _open(home) as fm:
+        created = fm.upload_static_segment(key, ids, name=name or key)
+    if as_json:
+        _print_json(created)
+        return
+    out.print(f"{created['key']}: {created['size']} profiles stored")
+    if created["unknown"]:
+        shown = ", ".join(created["unknown_ids"][:10])
+        out.print(f"{created['unknown']} ids match no profile: {shown}")
 
 
 @config_app.command("check")

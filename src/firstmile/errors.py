@@ -80,6 +80,14 @@ class NotFound(FirstmileError):
     exit_code = 4
 
 
+class ConflictError(FirstmileError):
+    """The request would replace something that exists (a key already taken)."""
+
+    code = "conflict"
+    status = 409
+    exit_code = 5
+
+
 class PayloadTooLarge(FirstmileError):
     code = "payload_too_large"
     status = 413

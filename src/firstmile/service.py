@@ -31,7 +31,14 @@ from typing import Any, Literal, Self
 
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
-from firstmile.errors import InvalidEvent, InvalidJSON, InvalidServerKey, NotFound, Unauthorized
+from firstmile.errors import (
+    InvalidEvent,
+    InvalidJSON,
+    InvalidRequest,
+    InvalidServerKey,
+    NotFound,
+    Unauthorized,
+)
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
 from firstmile.events.model import Event, Purpose, QuarantineReason, Rejection
@@ -41,6 +48,11 @@ from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
 from firstmile.profiles.view import profile_view
 from firstmile.segments.engine import SegmentEngine
+from firstmile.segments.static import (
+    MAX_UNKNOWN_SHOWN,
+    check_static_key,
+    static_summary,
+)
 from firstmile.segments.views import (
     compile_preview,
     member_rows,
@@ -58,6 +70,7 @@ from firstmile.storage.base import (
     IdentityKind,
     QuarantineRecord,
     QuarantineStatus,
+    StaticSegment,
     Store,
 )
 from firstmile.sweep import sweep_segments
@@ -181,17 +194,32 @@ class Firstmile:
     # -- segments -----------------------------------------------------------------------
 
     def segments(self) -> list[dict[str, Any]]:
-        """Every segment of the loaded config with its current size."""
-        return segment_summaries(self.options.segments, self.store.segment_sizes())
+        """Every segment of the loaded config with its current size, then static ones."""
+        summaries = segment_summaries(self.options.segments, self.store.segment_sizes())
+        return summaries + [static_summary(s, n) for s, n in self.store.static_segments()]
 
     def segment(self, key: str) -> dict[str, Any]:
         """One segment's definition and size; :class:`NotFound` for an unknown key."""
-        return segment_summary(self.options.segments, key, self.store.segment_sizes().get(key, 0))
+        engine = self.options.segments
+        if engine is None or key not in engine.segment_keys:
+            found = self.store.static_segment(key)
+            if found is not None:
+                return static_summary(*found)
+        return segment_summary(engine, key, self.store.segment_sizes().get(key, 0))
 
     def segment_members(self, key: str, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """A page of a segment's current members, earliest entry first."""
+        """A page of a segment's current members, earliest entry first.
+
+        A static segment's members are sorted by profile id; they all entered when it
+        was created.
+        """
         segment = self.segment(key)
-        rows = self.store.segment_members(key, limit=limit, offset=offset)
+        if segment["kind"] == "static":
+            created_at = datetime.fromisoformat(segment["created_at"])
+            ids = self.store.static_segment_members(key, limit=limit, offset=offset)
+            rows = [(profile_id, created_at) for profile_id in ids]
+        else:
+            rows = self.store.segment_members(key, limit=limit, offset=offset)
         user_ids = {}
         for profile_id, _ in rows:
             profile = self.store.get_profile(profile_id)
@@ -203,6 +231,118 @@ class Firstmile:
             "offset": offset,
             "members": member_rows(rows, user_ids),
         }
+
+    # -- static segments ----------------------------------------------------------------
+
+    def _config_segment_keys(self) -> tuple[str, ...]:
+        engine = self.options.segments
+        return tuple(engine.segment_keys) if engine is not None else ()
+
+    def static_segments(self) -> list[dict[str, Any]]:
+        """Every static segment with its size, by key."""
+        return [static_summary(s, n) for s, n in self.store.static_segments()]
+
+    def static_segment(self, key: str) -> dict[str, Any]:
+        """One static segment; :class:`NotFound` for an unknown key."""
+        found = self.store.static_segment(key)
+        if found is None:
+            raise NotFound(
+                f"No static segment {key!r}; `firstmile segments list` shows them.", field="key"
+            )
+        return static_summary(*found)
+
+    def static_segment_members(
+        self, key: str, *, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        """A page of a static segment's members, by profile id."""
+        self.static_segment(key)
+        return self.segment_members(key, limit=limit, offset=offset)
+
+    def snapshot_segment(self, key: str, *, as_key: str, name: str | None = None) -> dict[str, Any]:
+        """Copy the current members of a config (rule or threshold) segment, once.
+
+        The copy is a static segment ``as_key``: it never changes when the members of
+        ``key`` do. :class:`NotFound` for an unknown ``key``; ``as_key`` must be a free
+        key (:class:`InvalidRequest` for a malformed one, :class:`ConflictError` when
+        taken).
+        """
+        source = segment_summary(self.options.segments, key, 0)
+        check_static_key(as_key, field="as", config_keys=self._config_segment_keys())
+        now = self.clock.now()
+        members = self.store.profile_ids_in_segments([key])
+        segment = StaticSegment(
+            key=as_key,
+            name=name or f"{source['name']} at {now.isoformat(timespec='minutes')}",
+            description=f"The members of segment {key!r} at {now.isoformat()}.",
+            source="snapshot",
+            of_segment=key,
+            created_at=now,
+            config_version=source["config_version"],
+        )
+        with self.store.write() as tx:
+            tx.create_static_segment(segment, members)
+        return static_summary(segment, len(members))
+
+    def upload_static_segment(
+        self, as_key: str, ids: Iterable[str], *, name: str, description: str = ""
+    ) -> dict[str, Any]:
+        """Store the profiles of ``ids`` as the static segment ``as_key``.
+
+        Each id is resolved as a user id, then an anonymous id, then a profile id; the
+        profiles found are stored (each once), and the ids that resolve to nothing are
+        reported (``unknown``, and the first few in ``unknown_ids``). An upload where no
+        id resolves is refused, as is a malformed or taken key.
+        """
+        check_static_key(as_key, field="key", config_keys=self._config_segment_keys())
+        wanted = [i for i in dict.fromkeys(ids) if i]
+        if not wanted:
+            raise InvalidRequest("No ids to upload: give at least one id.", field="ids")
+        kinds: tuple[IdentityKind, ...] = ("user_id", "anonymous_id")
+        segment = StaticSegment(
+            key=as_key,
+            name=name or as_key,
+            description=description,
+            source="upload",
+            of_segment=None,
+            created_at=self.clock.now(),
+            config_version=None,
+        )
+        with self.store.write() as tx:
+            known = tx.lookup_identities((kind, i) for i in wanted for kind in kinds)
+            rest = [i for i in wanted if not any((kind, i) in known for kind in kinds)]
+            profiles = tx.load_profiles(rest)
+            resolved: dict[str, str] = {}
+            unknown: list[str] = []
+            for i in wanted:
+                found = next((known[(k, i)] for k in kinds if (k, i) in known), None)
+                if found is None and i in profiles:
+                    found = i
+                if found is None:
+                    unknown.append(i)
+                else:
+                    resolved[i] = found
+            if not resolved:
+                raise InvalidRequest(
+                    f"None of the {len(wanted)} ids is a known user id, anonymous id or "
+                    f"profile id (for example {wanted[0]!r}); nothing was stored.",
+                    field="ids",
+                )
+            members = list(dict.fromkeys(resolved.values()))
+            tx.create_static_segment(segment, members)
+        summary = static_summary(segment, len(members))
+        summary["unknown"] = len(unknown)
+        summary["unknown_ids"] = unknown[:MAX_UNKNOWN_SHOWN]
+        return summary
+
+    def delete_static_segment(self, key: str) -> dict[str, Any]:
+        """Remove a static segment; :class:`NotFound` for an unknown key."""
+        with self.store.write() as tx:
+            if not tx.delete_static_segment(key):
+                raise NotFound(
+                    f"No static segment {key!r}; `firstmile segments list` shows them.",
+                    field="key",
+                )
+        return {"key": key, "deleted": True}
 
     def preview(self, condition: Any, *, sample: int = 10) -> dict[str, Any]:
         """Evaluate a condition over every stored profile, without saving anything.

@@ -315,3 +315,127 @@ def test_without_a_config_there_are_no_segments(tmp_path: Path, clock: FixedCloc
                 "/v1/segments/preview", json={"condition": {"plan": "pro"}}, headers=auth
             )
             assert preview.json() == {"matching": 1, "total": 1, "sample": [user["profile_id"]]}
+
+
+# -- static segments ------------------------------------------------------------------------
+
+
+def test_snapshot_copies_members_once(api: Api) -> None:
+    response = api.post("/v1/segments/pro/snapshot", {"as": "pro_then", "name": "Pro then"})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["kind"] == "static"
+    assert (created["source"], created["of_segment"], created["size"]) == ("snapshot", "pro", 2)
+    assert created["config_version"] == api.get("/v1/segments/pro")["config_version"]
+    # u3 joins pro later: the snapshot does not change.
+    api.fm.ingest_items([{"type": "identify", "userId": "u3", "traits": {"plan": "pro"}}])
+    assert api.get("/v1/segments/pro")["size"] == 3
+    page = api.get("/v1/static-segments/pro_then/members")
+    assert page["total"] == 2
+    assert {m["user_id"] for m in page["members"]} == {"u1", "u2"}
+    listed = {s["key"]: s for s in api.get("/v1/segments")["segments"]}
+    assert listed["pro_then"]["kind"] == "static"
+    assert listed["pro_then"]["size"] == 2
+    assert api.get("/v1/segments/pro_then/members")["total"] == 2
+
+
+def test_upload_json_resolves_every_kind_of_id_and_reports_unknown_ones(api: Api) -> None:
+    profile_id = api.get("/v1/users/u2")["profile_id"]
+    body = {"key": "guests", "name": "Guests", "ids": ["u1", profile_id, "u1", "ghost"]}
+    response = api.post("/v1/static-segments", body)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["size"], created["unknown"], created["unknown_ids"]) == (2, 1, ["ghost"])
+    assert created["source"] == "upload"
+    listed = api.get("/v1/static-segments")["static_segments"]
+    assert [(s["key"], s["size"]) for s in listed] == [("guests", 2)]
+    members = api.get("/v1/static-segments/guests/members", limit=1)
+    assert members["total"] == 2
+    assert len(members["members"]) == 1
+
+
+def test_upload_csv_with_an_id_column_or_one_id_per_line(api: Api) -> None:
+    for key, text in [("by_column", "name,id\nA,u1\nB,u3\n"), ("by_line", "u1\n\nu2\n")]:
+        response = api.client.post(
+            f"/v1/static-segments?key={key}&name=From+CSV",
+            content=text.encode(),
+            headers=api.auth | {"Content-Type": "text/csv"},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["size"] == 2
+        assert response.json()["name"] == "From CSV"
+
+
+def test_delete_static_segment(api: Api) -> None:
+    assert api.post("/v1/static-segments", {"key": "gone", "ids": ["u1"]}).status_code == 201
+    response = api.client.delete("/v1/static-segments/gone", headers=api.auth)
+    assert response.status_code == 200, response.text
+    assert api.get("/v1/static-segments") == {"static_segments": []}
+    again = api.client.delete("/v1/static-segments/gone", headers=api.auth)
+    assert_error_shape(again, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code", "field"),
+    [
+        ("/v1/segments/pro/snapshot", {"as": "Bad Key"}, 400, "invalid_request", "as"),
+        ("/v1/segments/pro/snapshot", {"as": "beta"}, 409, "conflict", "as"),
+        ("/v1/segments/pro/snapshot", {"as": "taken"}, 409, "conflict", "key"),
+        ("/v1/segments/nope/snapshot", {"as": "x"}, 404, "not_found", "key"),
+        ("/v1/segments/pro/snapshot", {}, 400, "invalid_request", "as"),
+        ("/v1/static-segments", {"key": "taken", "ids": ["u1"]}, 409, "conflict", "key"),
+        ("/v1/static-segments", {"key": "pro", "ids": ["u1"]}, 409, "conflict", "key"),
+        ("/v1/static-segments", {"key": "x", "ids": ["ghost"]}, 400, "invalid_request", "ids"),
+        ("/v1/static-segments", {"key": "x", "ids": []}, 400, "invalid_request", "ids"),
+        ("/v1/static-segments", {"key": "x", "ids": [1]}, 400, "invalid_request", "ids.0"),
+        ("/v1/static-segments", {"key": "x"}, 400, "invalid_request", "ids"),
+        ("/v1/static-segments", {"key": "x", "ids": ["u1"], "n": 1}, 400, "invalid_request", "n"),
+    ],
+)
+def test_static_segment_errors(
+    api: Api, path: str, body: Any, status: int, code: str, field: str
+) -> None:
+    assert api.post("/v1/static-segments", {"key": "taken", "ids": ["u1"]}).status_code == 201
+    got = assert_error_shape(api.post(path, body), status, code)
+    assert got["field"] == field
+    assert [s["key"] for s in api.get("/v1/static-segments")["static_segments"]] == ["taken"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "query", "status"),
+    [
+        (b"a,b\n1,2\n", "text/csv", "?key=x", 400),  # no id column
+        (b"id\n", "text/csv", "?key=x", 400),  # no ids
+        (b"\xff\xfe", "text/csv", "?key=x", 400),  # not UTF-8
+        (b"u1\n", "text/csv", "", 400),  # no key
+        (b"u1\n", "application/xml", "?key=x", 415),
+        (b"{not json", "application/json", "", 400),
+        (b"[1]", "application/json", "", 400),
+    ],
+)
+def test_bad_uploads_are_refused(
+    api: Api, content: bytes, content_type: str, query: str, status: int
+) -> None:
+    response = api.client.post(
+        f"/v1/static-segments{query}",
+        content=content,
+        headers=api.auth | {"Content-Type": content_type},
+    )
+    assert_error_shape(response, status)
+    assert api.get("/v1/static-segments") == {"static_segments": []}
+
+
+STATIC: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/segments/pro/snapshot", {"as": "copy"}),
+    ("POST", "/v1/static-segments", {"key": "x", "ids": ["u1"]}),
+    ("GET", "/v1/static-segments", None),
+    ("GET", "/v1/static-segments/x/members", None),
+    ("DELETE", "/v1/static-segments/x", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), STATIC, ids=[f"{r[0]} {r[1]}" for r in STATIC])
+def test_static_segments_need_a_server_key(api: Api, method: str, path: str, body: Any) -> None:
+    for headers in ({}, {"Authorization": f"Bearer {api.write_key}"}):
+        response = api.client.request(method, path, json=body, headers=headers)
+        assert_error_shape(response, 401, "invalid_server_key")

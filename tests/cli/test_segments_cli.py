@@ -106,3 +106,46 @@ def test_preview_from_text_and_from_a_file(home: Path, tmp_path: Path) -> None:
 def test_preview_of_bad_input(home: Path, condition: str, words: list[str]) -> None:
     for args in ((), ("--json",)):
         assert_fails(run("segments", "preview", condition, "--home", home, *args), 2, *words)
+
+
+# -- static segments ------------------------------------------------------------------------
+
+
+def test_snapshot_then_list_and_show(home: Path) -> None:
+    created = run_json("segments", "snapshot", "pro", "--as", "pro_then", "--home", home)
+    assert (created["kind"], created["size"], created["of_segment"]) == ("static", 2, "pro")
+    listed = run_json("segments", "list", "--home", home)["segments"]
+    assert [(s["key"], s["kind"]) for s in listed][-1] == ("pro_then", "static")
+    shown = run_json("segments", "show", "pro_then", "--home", home)
+    assert {m["user_id"] for m in shown["members"]} == {"u1", "u2"}
+    human = run("segments", "snapshot", "free", "--as", "free_then", "--home", home)
+    assert human.exit_code == 0, human.output
+    assert "1 profiles copied" in human.stdout
+
+
+def test_upload_reports_unknown_ids(home: Path, tmp_path: Path) -> None:
+    ids = tmp_path / "ids.csv"
+    ids.write_text("id,note\nu1,a\nu3,b\nghost,c\n", encoding="utf-8")
+    created = run_json("segments", "upload", "guests", ids, "--name", "Guests", "--home", home)
+    assert (created["name"], created["size"], created["unknown_ids"]) == ("Guests", 2, ["ghost"])
+    human = run("segments", "upload", "other", ids, "--home", home)
+    assert human.exit_code == 0, human.output
+    assert "ghost" in human.stdout
+
+
+def test_static_segment_errors(home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("u1\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("ghost\n", encoding="utf-8")
+    run_json("segments", "upload", "taken", good, "--home", home)
+    assert_fails(run("segments", "upload", "taken", good, "--home", home), 5, "taken")
+    assert_fails(run("segments", "upload", "pro", good, "--home", home), 5, "pro")
+    assert_fails(run("segments", "upload", "Bad Key", good, "--home", home), 2, "key")
+    assert_fails(run("segments", "upload", "x", bad, "--home", home), 2, "`id`")
+    assert_fails(run("segments", "upload", "x", unknown, "--home", home), 2, "ghost")
+    assert_fails(run("segments", "upload", "x", tmp_path / "missing.csv", "--home", home), 2)
+    assert_fails(run("segments", "snapshot", "nope", "--as", "x", "--home", home), 4, "nope")
+    assert_fails(run("segments", "snapshot", "pro", "--as", "taken", "--home", home), 5)

@@ -7,6 +7,7 @@ import pytest
 from firstmile.errors import (
     ConditionError,
     ConfigError,
+    ConflictError,
     FirstmileError,
     InvalidEvent,
     InvalidJSON,
@@ -44,6 +45,7 @@ ERRORS: list[tuple[type[FirstmileError], str, int, int]] = [
     (StorageUnavailable, "storage_unavailable", 503, 69),
     (ConditionError, "invalid_condition", 400, 2),  # bad input, as docs/cli.md says
     (InvalidServerKey, "invalid_server_key", 401, 3),
+    (ConflictError, "conflict", 409, 5),
 ]
 
 

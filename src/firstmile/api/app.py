@@ -60,7 +60,8 @@ def create_app(
     )
     errors.install(app)
     app.include_router(health.router)
+    # Before tracking: its POST /v1/{endpoint} would otherwise catch /v1/static-segments.
+    app.include_router(segments.router)
     app.include_router(tracking.router)
     app.include_router(users.router)
-    app.include_router(segments.router)
     return app

@@ -23,6 +23,7 @@ IdentityKind = Literal["user_id", "anonymous_id"]
 QuarantineStatus = Literal["pending", "replayed", "discarded"]
 KeyKind = Literal["write", "server"]
 SegmentChangeKind = Literal["entered", "exited"]
+StaticSegmentSource = Literal["snapshot", "upload"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,23 @@ class SegmentChange:
     config_version: str
 
 
+@dataclass(frozen=True, slots=True)
+class StaticSegment:
+    """A fixed list of profiles, never re-evaluated.
+
+    ``source`` says how it was made: a ``"snapshot"`` of the members of the segment
+    ``of_segment`` (under the config ``config_version``), or an ``"upload"`` of ids.
+    """
+
+    key: str
+    name: str
+    description: str
+    source: StaticSegmentSource
+    of_segment: str | None
+    created_at: datetime
+    config_version: str | None
+
+
 class WriteTransaction(Protocol):
     """The writes (and the reads they depend on) of one transaction."""
 
@@ -178,7 +196,8 @@ class WriteTransaction(Protocol):
         """Move identities, events, trait, consent and segment history to another profile.
 
         The current segment memberships of ``from_profile_id`` are deleted, not moved:
-        the caller re-evaluates the merged profile.
+        the caller re-evaluates the merged profile. Its static segment memberships are
+        moved (a static segment holding both profiles keeps one row).
         """
 
     def append_events(self, events: Sequence[StoredEvent]) -> None: ...
@@ -212,6 +231,15 @@ class WriteTransaction(Protocol):
         ``"entered"`` adds the membership with ``entered_at = at`` (an existing membership
         keeps its earlier ``entered_at``); ``"exited"`` removes it.
         """
+
+    def create_static_segment(self, segment: StaticSegment, profile_ids: Iterable[str]) -> None:
+        """Store a static segment and its members (duplicate ids are stored once).
+
+        Raises :class:`firstmile.errors.ConflictError` when the key is taken.
+        """
+
+    def delete_static_segment(self, key: str) -> bool:
+        """Remove a static segment and its members; returns whether it existed."""
 
 
 class Store(Protocol):
@@ -300,3 +328,12 @@ class Store(Protocol):
 
     def profile_ids_in_segments(self, segment_keys: Sequence[str]) -> list[str]:
         """Distinct ids of the profiles currently in any of ``segment_keys``, sorted."""
+
+    def static_segments(self) -> list[tuple[StaticSegment, int]]:
+        """Every static segment with its size, by key."""
+
+    def static_segment(self, key: str) -> tuple[StaticSegment, int] | None:
+        """One static segment with its size, or ``None``."""
+
+    def static_segment_members(self, key: str, *, limit: int = 50, offset: int = 0) -> list[str]:
+        """A page of a static segment's profile ids, sorted."""

@@ -245,6 +245,30 @@ segment_history = Table(
     Index("ix_segment_history_profile_id", "profile_id"),
 )
 
+# Static segments: fixed lists of profiles (a snapshot of a segment, or uploaded ids).
+static_segments = Table(
+    "static_segments",
+    metadata,
+    _text("key", primary_key=True),
+    _text("name"),
+    _text("description"),
+    _text("source"),  # "snapshot" or "upload"
+    _text("of_segment", nullable=True),
+    _time("created_at"),
+    _text("config_version", nullable=True),
+)
+
+static_segment_members = Table(
+    "static_segment_members",
+    metadata,
+    _text("key"),
+    _text("profile_id"),
+    PrimaryKeyConstraint("key", "profile_id", name="pk_static_segment_members"),
+    # Merges move a profile's static memberships by profile id.
+    Index("ix_static_segment_members_profile_id", "profile_id"),
+    sqlite_with_rowid=False,
+)
+
 # Every migration step applied to this database, with its time (alembic_version only
 # keeps the current head). Written by the on_version_apply hook in migrations/env.py.
 schema_migrations = Table(

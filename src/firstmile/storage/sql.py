@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from firstmile.clock import Clock, SystemClock
-from firstmile.errors import NotFound, StorageUnavailable
+from firstmile.errors import ConflictError, NotFound, StorageUnavailable
 from firstmile.profiles.model import Profile, profile_from_json, profile_to_json
 from firstmile.storage import schema as s
 from firstmile.storage.base import (
@@ -36,6 +36,7 @@ from firstmile.storage.base import (
     QuarantineRecord,
     QuarantineStatus,
     SegmentChange,
+    StaticSegment,
     StoredEvent,
     TraitChange,
 )
@@ -70,6 +71,7 @@ _IDENTITY_COLUMNS: Final = _columns(Identity)
 _KEY_COLUMNS: Final = _columns(ApiKey)
 _QUARANTINE_COLUMNS: Final = _columns(QuarantineEntry)
 _SEGMENT_CHANGE_COLUMNS: Final = _columns(SegmentChange)
+_STATIC_COLUMNS: Final = _columns(StaticSegment)
 _MEMBERSHIP_COLUMNS: Final = ("profile_id", "segment_key", "entered_at")
 _MEMBERSHIP_KEY: Final = ("profile_id", "segment_key")
 
@@ -316,6 +318,18 @@ class SqlWriteTransaction:
         # Not moved: the caller re-evaluates the merged profile and records what changed.
         m = s.segment_memberships
         self._conn.execute(m.delete().where(m.c.profile_id == from_profile_id))
+        # Static memberships are moved; where both profiles are members, one row stays.
+        sm = s.static_segment_members
+        both = sm.alias("both_members")
+        self._conn.execute(
+            sm.delete().where(
+                sm.c.profile_id == from_profile_id,
+                sm.c.key.in_(select(both.c.key).where(both.c.profile_id == to_profile_id)),
+            )
+        )
+        self._conn.execute(
+            sm.update().where(sm.c.profile_id == from_profile_id).values(profile_id=to_profile_id)
+        )
 
     def append_events(self, events: Sequence[StoredEvent]) -> None:
         self._append(s.events, events, _EVENT_COLUMNS)
@@ -417,6 +431,27 @@ class SqlWriteTransaction:
             "ON CONFLICT DO NOTHING",
         )
         self._append(s.segment_history, changes, _SEGMENT_CHANGE_COLUMNS)
+
+    def create_static_segment(self, segment: StaticSegment, profile_ids: Iterable[str]) -> None:
+        t = s.static_segments
+        if self._conn.scalar(select(t.c.key).where(t.c.key == segment.key)) is not None:
+            raise ConflictError(
+                f"A static segment {segment.key!r} exists already; choose another key "
+                "or delete it first.",
+                field="key",
+            )
+        self._conn.execute(t.insert(), [_rows([segment], _STATIC_COLUMNS)[0]])
+        self._insert(
+            s.static_segment_members,
+            ("key", "profile_id"),
+            [(segment.key, pid) for pid in dict.fromkeys(profile_ids)],
+        )
+
+    def delete_static_segment(self, key: str) -> bool:
+        m = s.static_segment_members
+        self._conn.execute(m.delete().where(m.c.key == key))
+        t = s.static_segments
+        return self._conn.execute(t.delete().where(t.c.key == key)).rowcount > 0
 
 
 class SqlStore:
@@ -747,3 +782,40 @@ class SqlStore:
                 )
                 found.update(conn.scalars(query))
         return sorted(found)
+
+    def _static_query(self) -> Any:
+        t, m = s.static_segments, s.static_segment_members
+        size = (
+            select(func.count())
+            .select_from(m)
+            .where(m.c.key == t.c.key)
+            .correlate(t)
+            .scalar_subquery()
+        )
+        return select(*(t.c[c] for c in _STATIC_COLUMNS), size.label("size")).order_by(t.c.key)
+
+    def static_segments(self) -> list[tuple[StaticSegment, int]]:
+        """Every static segment with its size, by key."""
+        rows = self._read(self._static_query())
+        return [(_static_segment(row._mapping), int(row.size)) for row in rows]
+
+    def static_segment(self, key: str) -> tuple[StaticSegment, int] | None:
+        """One static segment with its size, or ``None``."""
+        rows = self._read(self._static_query().where(s.static_segments.c.key == key))
+        return (_static_segment(rows[0]._mapping), int(rows[0].size)) if rows else None
+
+    def static_segment_members(self, key: str, *, limit: int = 50, offset: int = 0) -> list[str]:
+        """A page of a static segment's profile ids, sorted."""
+        m = s.static_segment_members
+        query = (
+            select(m.c.profile_id)
+            .where(m.c.key == key)
+            .order_by(m.c.profile_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [row.profile_id for row in self._read(query)]
+
+
+def _static_segment(row: Mapping[str, Any]) -> StaticSegment:
+    return StaticSegment(**{c: row[c] for c in _STATIC_COLUMNS})
