@@ -30,6 +30,7 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import layers
 bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
 	$(PY) bench/ingest.py
 	$(PY) bench/segments.py
+	$(PY) bench/decide.py
 
 serve: $(STAMP)
 	$(VENV)/bin/firstmile serve

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from firstmile import __version__
+from firstmile.cli_plan import print_plan
 from firstmile.errors import FirstmileError, InvalidRequest
 from firstmile.imports import FileFormat, count_lines, detect_format, read_messages
 from firstmile.segments.static import parse_id_csv
@@ -39,7 +40,8 @@ users_app = typer.Typer(help="Look at user profiles.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that failed validation.", no_args_is_help=True)
 config_app = typer.Typer(help="The onboarding config file (firstmile.yaml).", no_args_is_help=True)
 segments_app = typer.Typer(
-    help="Segments: sizes, members, previews, static snapshots and uploads.", no_args_is_help=True
+    help="Segments: sizes, members, previews, static snapshots, uploads and deletes.",
+    no_args_is_help=True,
 )
 app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
@@ -258,6 +260,13 @@ def users_show(
     for purpose, state in view["consent"].items():
         consent.add_row(purpose, str(state["granted"]), str(state["stated"]))
     out.print(consent)
+    segments = Table("segment", "name", "kind", "since", title="segments")
+    for segment in view["segments"]:
+        kind = segment["kind"] or "-"
+        if segment["kind"] == "static":
+            kind = f"static ({segment['source']})"
+        segments.add_row(segment["key"], segment["name"], kind, segment["entered_at"])
+    out.print(segments if view["segments"] else "segments: none")
 
 
 @quarantine_app.command("list")
@@ -483,24 +492,232 @@ def segments_upload(
         out.print(f"{created['unknown']} ids match no profile: {shown}")
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question on the terminal."""
+    return sys.stdin.isatty()
+
+
+@segments_app.command("delete")
+@_friendly
+def segments_delete(
+    key: Annotated[str, typer.Argument(help="Key of the static segment to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a static segment and its member list (segments of firstmile.yaml are removed
+    from the file instead). Asks first unless --yes."""
+    with _open(home) as fm:
+        segment = fm.static_segment(key)
+        if not yes:
+            if as_json or not _interactive():
+                raise InvalidRequest(
+                    f"Deleting the static segment {key!r} ({segment['size']} profiles) cannot "
+                    "be undone; add --yes to confirm."
+                )
+            question = f"Delete the static segment {key!r} ({segment['size']} profiles)?"
+            if not typer.confirm(question, err=True):
+                err.print("Nothing deleted.")
+                raise typer.Exit(1)
+        deleted = fm.delete_static_segment(key)
+    if as_json:
+        _print_json(deleted)
+        return
+    out.print(f"{key}: deleted ({deleted['size']} profiles)")
+
+
+ProfilesOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--profiles/--no-profiles",
+        help="Also run the rules on the workspace's stored profiles "
+        "(default: when --home holds a settings.toml).",
+    ),
+]
+
+
 @config_app.command("check")
+@_friendly
 def config_check(
     file: Annotated[
         Path | None, typer.Argument(help="Config file (default: firstmile.yaml in --home).")
     ] = None,
     home: HomeOption = None,
+    profiles: ProfilesOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Validate the onboarding config file without applying it (exit 2 when invalid)."""
+    """Validate the onboarding config file without applying it (exit 2 when invalid).
+
+    Rules that conflict (same priority, same slot, one user matching both) are errors;
+    shadowed and never-matching rules, and traits read without a ``traits:`` section, are
+    warnings on stderr that keep exit 0. In a workspace the rules also run on the stored
+    profiles.
+    """
     from firstmile.config import check_file, default_config_path
+    from firstmile.service import check_rules_on_profiles
+    from firstmile.settings import SETTINGS_FILE_NAME
 
     report = check_file(file if file is not None else default_config_path(home))
+    if profiles is None:
+        profiles = ((home if home is not None else Path()) / SETTINGS_FILE_NAME).is_file()
+    if profiles and report.config is not None:
+        count, findings = check_rules_on_profiles(_settings(home), report.config)
+        report = report.with_profile_findings(count, findings)
     if as_json:
         _print_json(report.to_json())
     else:
         for line in report.lines():
             typer.echo(line, err=not report.ok)
+        for line in report.warning_lines():
+            typer.echo(line, err=True)
     raise typer.Exit(report.exit_code)
+
+
+@config_app.command("history")
+@_friendly
+def config_history(
+    home: HomeOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Versions to list.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """The config versions this workspace has run, most recently loaded first."""
+    with _open(home) as fm:
+        versions = fm.config_versions(limit=limit)
+        current = None if fm.config is None else fm.config.version_id
+    if as_json:
+        _print_json({"current": current, "versions": versions})
+        return
+    table = Table("version id", "loaded at", "file", "")
+    for v in versions:
+        mark = "current" if v["version_id"] == current else ""
+        table.add_row(v["version_id"], v["loaded_at"], v["source"] or "-", mark)
+    out.print(table)
+    if not versions:
+        out.print("No config version recorded yet: write firstmile.yaml (see docs/config.md).")
+
+
+@config_app.command("diff")
+@_friendly
+def config_diff(
+    a: Annotated[str, typer.Argument(help="A version id, a unique prefix, or `current`.")],
+    b: Annotated[str, typer.Argument(help="Another one.")] = "current",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The unified diff of two config versions' files (`current`: the file in use)."""
+    with _open(home) as fm:
+        diff = fm.config_diff(a, b)
+    if as_json:
+        _print_json(diff)
+        return
+    if not diff["diff"]:
+        out.print(f"{diff['a']['version_id']} and {diff['b']['version_id']}: the same file")
+        return
+    styles = {"+": "green", "-": "red", "@": "cyan"}
+    for line in diff["diff"].splitlines():
+        style = None if line.startswith(("+++", "---")) else styles.get(line[:1])
+        out.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _change_text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return str(value)
+
+
+@app.command()
+@_friendly
+def simulate(
+    config: Annotated[Path, typer.Option("--config", help="The candidate config file to compare.")],
+    home: HomeOption = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Profiles to replay (all).")] = None,
+    examples: Annotated[int, typer.Option(min=0, max=100, help="Examples to show.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay the stored profiles through the current and a candidate config, and report
+    how many users' plans change, how, and examples (nothing is written)."""
+    from firstmile.config import load_config
+
+    candidate = load_config(config)
+    with (
+        _open(home) as fm,
+        Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        ) as progress,
+    ):
+        total = fm.store.profile_stats()["profiles"]
+        task = progress.add_task("simulate", total=min(total, limit or total))
+        report = fm.simulate(
+            candidate, limit=limit, examples=examples, progress=lambda: progress.advance(task)
+        )
+    if as_json:
+        _print_json(report)
+        return
+    out.print(
+        f"{report['changed']} of {report['profiles']} users' plans change "
+        f"(current {report['current']} → candidate {report['candidate']})"
+    )
+    slots = Table("slot", "users changed", title="by slot")
+    for slot, count in report["slots"].items():
+        slots.add_row(slot, str(count))
+    out.print(slots)
+    if report["segments"]:
+        segments = Table("segment", "members", "plans changed", title="by segment (candidate)")
+        for key, counts in report["segments"].items():
+            segments.add_row(key, str(counts["members"]), str(counts["changed"]))
+        out.print(segments)
+    for change in report["examples"]:
+        if change["rule"] is not None:
+            why = f"rule {change['rule']}"
+        elif change["rule_before"] is not None:
+            why = f"rule {change['rule_before']} no longer applies ({change['source']})"
+        else:
+            why = change["source"]
+        out.print(
+            f"  {change['user']}  {change['slot']}: {_change_text(change['before'])} → "
+            f"{_change_text(change['after'])}  ({why})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+@_friendly
+def decide(
+    user: Annotated[str, typer.Argument(help="The user id (or anonymous id with --anonymous).")],
+    anonymous: Annotated[
+        bool, typer.Option("--anonymous", help="USER is an anonymous id.")
+    ] = False,
+    context: Annotated[
+        str | None,
+        typer.Option(help='The request context as JSON, e.g. \'{"locale": "fr-FR"}\'.'),
+    ] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the onboarding plan this user gets now, with the reason for every slot.
+
+    Nothing is written: no event, and no exposure is logged.
+    """
+    try:
+        parsed = {} if context is None else orjson.loads(context)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"--context is not valid JSON: {exc}.", field="context") from exc
+    body = {"anonymousId" if anonymous else "userId": user, "context": parsed}
+    with _open(home) as fm:
+        plan = fm.decide(body, log_exposures=False)
+    if as_json:
+        _print_json(plan)
+        return
+    print_plan(out, plan)
 
 
 @app.command()

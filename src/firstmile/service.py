@@ -23,14 +23,24 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import islice
 from types import TracebackType
 from typing import Any, Literal, Self
 
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
+from firstmile.config.history import text_diff
+from firstmile.config.onboarding import OnboardingPlanConfig
+from firstmile.config.rule_check import RuleFinding, sample_findings
+from firstmile.config.rule_samples import Sample
+from firstmile.decide.inputs import decision_input
+from firstmile.decide.plan import compose
+from firstmile.decide.request import parse_decide_request
+from firstmile.decide.whatif import Replay, summarize
+from firstmile.decisions import NO_CONFIG, Decider
 from firstmile.errors import (
     InvalidEvent,
     InvalidJSON,
@@ -46,6 +56,7 @@ from firstmile.events.validate import RequestFacts, to_event
 from firstmile.imports import UnparsedLine
 from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
+from firstmile.profiles.model import Profile
 from firstmile.profiles.view import profile_view
 from firstmile.segments.engine import SegmentEngine
 from firstmile.segments.static import (
@@ -59,6 +70,7 @@ from firstmile.segments.views import (
     memberships_view,
     preview,
     preview_attributes,
+    preview_needs,
     scores_view,
     segment_summaries,
     segment_summary,
@@ -67,6 +79,7 @@ from firstmile.settings import Settings
 from firstmile.storage import open_store
 from firstmile.storage.base import (
     ApiKey,
+    ConfigVersion,
     IdentityKind,
     QuarantineRecord,
     QuarantineStatus,
@@ -76,6 +89,49 @@ from firstmile.storage.base import (
 from firstmile.sweep import sweep_segments
 
 DEFAULT_SOURCE = "default"
+PREVIEW_BATCH = 500  # profiles whose memberships are read together
+CURRENT = "current"  # names the config in use, for `firstmile config diff`
+
+
+def consent_policy(settings: Settings) -> ConsentPolicy:
+    """The consent regimes of the settings."""
+    return ConsentPolicy.from_regimes(
+        settings.consent_analytics, settings.consent_personalization, settings.consent_marketing
+    )
+
+
+def _profile_sample(
+    profile: Profile, engine: SegmentEngine | None, policy: ConsentPolicy, now: datetime
+) -> Sample:
+    """A stored profile as rules see it in a decision without a request (for rule checks)."""
+    inp = decision_input(profile, context={}, engine=engine, policy=policy, now=now)
+    return Sample(inp.attributes, user=profile.user_id or profile.profile_id)
+
+
+def check_rules_on_profiles(
+    settings: Settings, config: OnboardingConfig, *, clock: Clock | None = None
+) -> tuple[int, list[RuleFinding]]:
+    """Run ``config``'s rules on every profile the workspace stores (``config check``).
+
+    Returns how many profiles there were and the conflicts, shadowed and never-matched
+    rules found on them (:func:`firstmile.config.rule_check.sample_findings`). Only the
+    store is opened: the workspace's own config file is neither loaded nor recorded.
+    """
+    now = (clock or SystemClock()).now()
+    policy = consent_policy(settings)
+    engine = SegmentEngine(config)
+    with open_store(settings.resolved_database_url, clock=clock) as store:
+        store.migrate()
+        samples = (_profile_sample(p, engine, policy, now) for p in store.iter_profiles())
+        return sample_findings(config, samples, now=now)
+
+
+def _version_json(version: ConfigVersion) -> dict[str, Any]:
+    return {
+        "version_id": version.version_id,
+        "loaded_at": version.loaded_at.isoformat(),
+        "source": version.source,
+    }
 
 
 class Firstmile:
@@ -91,9 +147,7 @@ class Firstmile:
             max_batch_items=settings.max_batch_items,
             max_compression_ratio=settings.max_compression_ratio,
         )
-        self.policy = ConsentPolicy.from_regimes(
-            settings.consent_analytics, settings.consent_personalization, settings.consent_marketing
-        )
+        self.policy = consent_policy(settings)
         self.options = PipelineOptions(
             policy=self.policy, session_timeout=timedelta(minutes=settings.session_timeout_minutes)
         )
@@ -103,6 +157,7 @@ class Firstmile:
         self.config_error: ConfigFileError | None = None
         self._config_mtime: float | None = None
         self._full_sweep_pending = False
+        self.decider = Decider(store, self.policy, self.clock, budget_ms=settings.decide_budget_ms)
         self._load_config()
 
     @classmethod
@@ -121,7 +176,10 @@ class Firstmile:
             raise
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.flush_exposures()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Self:
         return self
@@ -149,6 +207,15 @@ class Firstmile:
         self.config_error = None
         self._config_mtime = mtime
         self.options = replace(self.options, segments=SegmentEngine(config))
+        with self.store.write() as tx:
+            tx.record_config_version(
+                ConfigVersion(
+                    config.version_id,
+                    config.loaded_at,
+                    None if config.source_path is None else str(config.source_path),
+                    config.source_text,
+                )
+            )
         # Memberships were computed by another version (or none): the next sweep
         # evaluates every segment, so added segments fill and removed ones end.
         self._full_sweep_pending = True
@@ -246,10 +313,20 @@ class Firstmile:
         """One static segment; :class:`NotFound` for an unknown key."""
         found = self.store.static_segment(key)
         if found is None:
-            raise NotFound(
-                f"No static segment {key!r}; `firstmile segments list` shows them.", field="key"
-            )
+            raise self._no_static_segment(key)
         return static_summary(*found)
+
+    def _no_static_segment(self, key: str) -> NotFound:
+        """The error for a key that names no static segment (perhaps a config segment)."""
+        if key in self._config_segment_keys():
+            return NotFound(
+                f"{key!r} is a segment of the onboarding config, not a static segment; "
+                "edit firstmile.yaml to change or remove it.",
+                field="key",
+            )
+        return NotFound(
+            f"No static segment {key!r}; `firstmile segments list` shows them.", field="key"
+        )
 
     def static_segment_members(
         self, key: str, *, limit: int = 50, offset: int = 0
@@ -335,33 +412,49 @@ class Firstmile:
         return summary
 
     def delete_static_segment(self, key: str) -> dict[str, Any]:
-        """Remove a static segment; :class:`NotFound` for an unknown key."""
+        """Remove a static segment: ``{key, name, size, deleted: true}``.
+
+        :class:`NotFound` for an unknown key, and for a segment of the onboarding config
+        (which is changed in the file, not deleted here).
+        """
+        segment = self.static_segment(key)
         with self.store.write() as tx:
             if not tx.delete_static_segment(key):
-                raise NotFound(
-                    f"No static segment {key!r}; `firstmile segments list` shows them.",
-                    field="key",
-                )
-        return {"key": key, "deleted": True}
+                raise self._no_static_segment(key)  # deleted meanwhile
+        return {"key": key, "name": segment["name"], "size": segment["size"], "deleted": True}
 
     def preview(self, condition: Any, *, sample: int = 10) -> dict[str, Any]:
         """Evaluate a condition over every stored profile, without saving anything.
 
-        Raises :class:`~firstmile.errors.ConditionError` (``field`` points at the part to
-        fix) for a condition that does not compile.
+        Memberships are read for a batch of profiles at a time, and only when the
+        condition reads ``segments.*`` (directly or through a score). Raises
+        :class:`~firstmile.errors.ConditionError` (``field`` points at the part to fix)
+        for a condition that does not compile.
         """
         engine = self.options.segments
         compiled = compile_preview(condition, engine)
+        needs = preview_needs(compiled, engine)
         now = self.clock.now()
-        return preview(
-            compiled,
-            self.store.iter_profiles(),
-            lambda p: preview_attributes(
-                p, self.store.memberships(p.profile_id), engine, now=now, policy=self.policy
-            ),
-            now=now,
-            sample=sample,
+        candidates = (
+            (
+                profile.profile_id,
+                preview_attributes(
+                    profile, memberships, engine, now=now, policy=self.policy, needs=needs
+                ),
+            )
+            for profile, memberships in self._profiles_with_memberships(needs.memberships)
         )
+        return preview(compiled, candidates, now=now, sample=sample)
+
+    def _profiles_with_memberships(
+        self, read: bool
+    ) -> Iterator[tuple[Profile, Mapping[str, datetime]]]:
+        """Every profile with its current memberships (empty unless ``read``), in batches."""
+        profiles = self.store.iter_profiles(batch_size=PREVIEW_BATCH)
+        while batch := list(islice(profiles, PREVIEW_BATCH)):
+            found = self.store.memberships_of(p.profile_id for p in batch) if read else {}
+            for profile in batch:
+                yield profile, found.get(profile.profile_id, {})
 
     # -- health -------------------------------------------------------------------------
 
@@ -416,6 +509,152 @@ class Firstmile:
                 )
             source = self._server_key_cache[hashed] = found.source_id
         return source
+
+    # -- decide -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        body: Any,
+        *,
+        source_id: str = DEFAULT_SOURCE,
+        request_ip: str | None = None,
+        log_exposures: bool = True,
+    ) -> dict[str, Any]:
+        """The onboarding plan for the user a ``POST /v1/decide`` body names.
+
+        Events in the body are ingested first, so the plan sees them. Raises
+        :class:`~firstmile.errors.InvalidRequest` for a malformed body; anything failing
+        after that falls back (the plan says where, with reason ``fallback``).
+        """
+        request = parse_decide_request(body)
+        ingested = None
+        if request.events:
+            ingested = self.ingest_items(request.events, source_id=source_id)
+        decision = self.decider.decide(
+            request,
+            self.config,
+            self.options.segments,
+            request_ip=request_ip,
+            log_exposures=log_exposures,
+        )
+        out = decision.plan.to_json()
+        out["profile_id"] = decision.profile_id
+        if ingested is not None:
+            out["ingested"] = ingested.to_body()
+        return out
+
+    def decide_http(
+        self, body: bytes, *, server_key: str | None, request_ip: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /v1/decide``: check the server key, parse the body, decide.
+
+        Raises :class:`~firstmile.errors.InvalidServerKey` (401) or
+        :class:`~firstmile.errors.InvalidRequest` (400) before anything is decided.
+        """
+        source_id = self.authenticate_server(server_key)
+        return self.decide(parse_json(body), source_id=source_id, request_ip=request_ip)
+
+    def flush_exposures(self) -> int:
+        """Write the exposures decide logged since the last flush; returns how many."""
+        return self.decider.exposures.flush(self.store)
+
+    def refresh_popularity(self) -> int:
+        """Recount popular-in-segment recommendations; returns the profiles read."""
+        if self.config is None:
+            return 0
+        return self.decider.refresh_popularity(self.config, self.options.segments)
+
+    def config_versions(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Config versions this database has run, most recent first."""
+        return [_version_json(v) for v in self.store.config_versions(limit=limit)]
+
+    def config_version_text(self, version_id: str) -> ConfigVersion:
+        """One recorded config version (by id or unique prefix), with its file content."""
+        found = self.store.config_version(version_id)
+        if found is None:
+            raise NotFound(
+                f"No config version {version_id!r} (or the prefix names several); "
+                "`firstmile config history` lists them.",
+                field="version",
+            )
+        return found
+
+    def _config_text(self, version: str) -> ConfigVersion:
+        """A recorded version, or the config in use for ``current``."""
+        if version != CURRENT:
+            return self.config_version_text(version)
+        config = self.config
+        if config is None:
+            raise NotFound(
+                f"No config file is loaded ({self.settings.config_path} is absent), so "
+                "there is no `current` version; name two recorded versions instead.",
+                field="version",
+            )
+        source = None if config.source_path is None else str(config.source_path)
+        return ConfigVersion(config.version_id, config.loaded_at, source, config.source_text)
+
+    def config_diff(self, a: str, b: str) -> dict[str, Any]:
+        """The unified diff of two config versions' files: ``{"a", "b", "diff"}``.
+
+        ``a`` and ``b`` are version ids, unique prefixes of one, or ``current`` (the file
+        in use); :class:`NotFound` for one that names no version. The diff is empty when
+        the files are the same.
+        """
+        first, second = self._config_text(a), self._config_text(b)
+        names = [f"{v.version_id} ({v.source or 'no file'})" for v in (first, second)]
+        return {
+            "a": _version_json(first),
+            "b": _version_json(second),
+            "diff": text_diff(first.content, second.content, a=names[0], b=names[1]),
+        }
+
+    def simulate(
+        self,
+        candidate: OnboardingConfig,
+        *,
+        limit: int | None = None,
+        examples: int = 10,
+        progress: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """Replay stored profiles through the current and the ``candidate`` config.
+
+        Each profile's two plans are composed from the same input at the same time (now,
+        without a request context or recommendations) and compared by
+        :func:`firstmile.decide.whatif.summarize`. Nothing is written or logged. At most
+        ``limit`` profiles; ``progress`` is called after each one.
+        """
+        now = self.clock.now()
+        current = self.config
+        engine = self.options.segments
+        candidate_engine = SegmentEngine(candidate)
+        plan_config = current.onboarding if current is not None else OnboardingPlanConfig()
+        version = current.version_id if current is not None else NO_CONFIG
+
+        def replays() -> Iterator[Replay]:
+            for profile in islice(self.store.iter_profiles(), limit):
+                before = decision_input(
+                    profile, context={}, engine=engine, policy=self.policy, now=now
+                )
+                after = decision_input(
+                    profile, context={}, engine=candidate_engine, policy=self.policy, now=now
+                )
+                yield Replay(
+                    profile.user_id or profile.profile_id,
+                    tuple(after.variables["segments"]),
+                    compose(plan_config, before, config_version=version),
+                    compose(candidate.onboarding, after, config_version=candidate.version_id),
+                )
+                if progress is not None:
+                    progress()
+
+        summary = summarize(
+            replays(),
+            current=version,
+            candidate=candidate.version_id,
+            segment_keys=candidate.segment_keys,
+            examples=examples,
+        )
+        return summary.to_json()
 
     # -- ingest -------------------------------------------------------------------------
 
@@ -571,7 +810,9 @@ class Firstmile:
             events=self.store.events(profile_id, limit=events),
         )
         engine = self.options.segments
-        view["segments"] = memberships_view(self.store.memberships(profile_id), engine)
+        view["segments"] = memberships_view(
+            self.store.memberships(profile_id), engine, self.store.static_segments_of(profile_id)
+        )
         view["scores"] = scores_view(profile, engine, now=now, policy=self.policy)
         return view
 

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         description='Turn "true"/"false" and canonical numeric strings in traits and '
         "properties into booleans and numbers.",
     )
+    decide_budget_ms: float = Field(
+        default=50.0,
+        gt=0,
+        le=10_000,
+        description="Time budget of one decision; a slot that runs over falls back to its "
+        "default (reason `fallback`).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -439,3 +440,83 @@ def test_static_segments_need_a_server_key(api: Api, method: str, path: str, bod
     for headers in ({}, {"Authorization": f"Bearer {api.write_key}"}):
         response = api.client.request(method, path, json=body, headers=headers)
         assert_error_shape(response, 401, "invalid_server_key")
+
+
+def test_delete_answers_what_was_deleted_and_refuses_config_segments(api: Api) -> None:
+    assert api.post("/v1/static-segments", {"key": "gone", "ids": ["u1", "u2"]}).status_code == 201
+    response = api.client.delete("/v1/static-segments/gone", headers=api.auth)
+    assert response.json() == {"key": "gone", "name": "gone", "size": 2, "deleted": True}
+    config_segment = api.client.delete("/v1/static-segments/pro", headers=api.auth)
+    body = assert_error_shape(config_segment, 404, "not_found")
+    assert "firstmile.yaml" in body["message"]
+    assert api.get("/v1/segments/pro")["size"] == 2
+
+
+# -- static segments of a user --------------------------------------------------------------
+
+
+def test_user_lists_static_segments_with_rule_segments(api: Api, clock: FixedClock) -> None:
+    clock.advance(timedelta(minutes=5))
+    assert api.post("/v1/segments/pro/snapshot", {"as": "pro_then"}).status_code == 201
+    clock.advance(timedelta(minutes=5))
+    upload = {"key": "guests", "name": "Webinar guests", "ids": ["u2", "u3"]}
+    assert api.post("/v1/static-segments", upload).status_code == 201
+    segments = api.get("/v1/users/u2")["segments"]
+    assert [(s["key"], s["kind"]) for s in segments] == [
+        ("beta", "rule"),
+        ("pro", "rule"),
+        ("pro_beta", "rule"),
+        ("pro_then", "static"),
+        ("guests", "static"),
+    ]  # earliest entry first: the rule segments at ingest, then each static segment
+    guests = segments[-1]
+    assert guests == {
+        "key": "guests",
+        "name": "Webinar guests",
+        "kind": "static",
+        "source": "upload",
+        "of_segment": None,
+        "entered_at": api.get("/v1/segments/guests")["created_at"],
+    }
+    assert segments[-2]["of_segment"] == "pro"
+    assert [s["key"] for s in api.get("/v1/users/u3")["segments"]] == ["guests"]
+    api.client.delete("/v1/static-segments/guests", headers=api.auth)
+    assert "guests" not in {s["key"] for s in api.get("/v1/users/u2")["segments"]}
+
+
+def test_user_threshold_segments_have_their_kind(api: Api) -> None:
+    kinds = {s["key"]: s["kind"] for s in api.get("/v1/users/u1")["segments"]}
+    assert kinds == {"pro": "rule", "engaged_users": "threshold"}
+
+
+# -- preview reads memberships in bulk ------------------------------------------------------
+
+
+def test_preview_reads_memberships_in_bulk_and_only_when_needed(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = api.fm.store
+    calls: list[list[str]] = []
+    bulk = store.memberships_of
+
+    def memberships_of(profile_ids: Any) -> Any:
+        ids = list(profile_ids)
+        calls.append(ids)
+        return bulk(ids)
+
+    def one_by_one(profile_id: str) -> Any:
+        raise AssertionError("the preview read one profile's memberships at a time")
+
+    monkeypatch.setattr(store, "memberships_of", memberships_of)
+    monkeypatch.setattr(store, "memberships", one_by_one)
+    assert (
+        api.post("/v1/segments/preview", {"condition": {"segments.pro_beta": True}}).json()[
+            "matching"
+        ]
+        == 1
+    )
+    assert [len(ids) for ids in calls] == [3]
+    calls.clear()
+    for condition in ({"plan": "pro"}, {"scores.engaged": {"$gte": 60}}):
+        assert api.post("/v1/segments/preview", {"condition": condition}).status_code == 200
+    assert calls == []  # neither reads segments.* (the score does not either)

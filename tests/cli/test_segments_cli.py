@@ -1,4 +1,5 @@
-"""``firstmile segments list|show|preview`` and the server key of ``init``."""
+"""``firstmile segments ...`` (list, show, preview, static segments), ``users show``'s
+segments, and the server key of ``init``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from firstmile.cli import app
 from firstmile.service import Firstmile
 from firstmile.settings import load_settings
 
-from .test_cli import assert_fails, run, run_json
+from .test_cli import CLEAN_ENV, assert_fails, run, run_json
 
 CONFIG = """
 version: 1
@@ -23,6 +26,11 @@ segments:
     name: Free plan
     condition: {plan: free}
 """
+
+
+def run_input(text: str, *args: str | Path) -> Result:
+    """Run a command with ``text`` on its standard input (answers to questions)."""
+    return CliRunner(env=CLEAN_ENV).invoke(app, [str(arg) for arg in args], input=text)
 
 
 @pytest.fixture
@@ -149,3 +157,74 @@ def test_static_segment_errors(home: Path, tmp_path: Path) -> None:
     assert_fails(run("segments", "upload", "x", tmp_path / "missing.csv", "--home", home), 2)
     assert_fails(run("segments", "snapshot", "nope", "--as", "x", "--home", home), 4, "nope")
     assert_fails(run("segments", "snapshot", "pro", "--as", "taken", "--home", home), 5)
+
+
+# -- deleting a static segment --------------------------------------------------------------
+
+
+def test_delete_with_yes(home: Path) -> None:
+    run_json("segments", "snapshot", "pro", "--as", "pro_then", "--home", home)
+    deleted = run_json("segments", "delete", "pro_then", "--yes", "--home", home)
+    assert (deleted["key"], deleted["size"], deleted["deleted"]) == ("pro_then", 2, True)
+    assert deleted["name"].startswith("Pro plan at ")
+    assert [s["key"] for s in run_json("segments", "list", "--home", home)["segments"]] == [
+        "pro",
+        "free",
+    ]
+    run_json("segments", "snapshot", "free", "--as", "free_then", "--home", home)
+    human = run("segments", "delete", "free_then", "-y", "--home", home)
+    assert human.exit_code == 0, human.output
+    assert "free_then: deleted (1 profiles)" in human.stdout
+
+
+def test_delete_without_yes_asks_or_refuses(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_json("segments", "snapshot", "pro", "--as", "pro_then", "--home", home)
+    for args in ((), ("--json",)):  # no terminal to ask on: refused, nothing deleted
+        assert_fails(run("segments", "delete", "pro_then", "--home", home, *args), 2, "--yes")
+    monkeypatch.setattr("firstmile.cli._interactive", lambda: True)
+    declined = run_input("n\n", "segments", "delete", "pro_then", "--home", home)
+    assert declined.exit_code == 1
+    assert "Delete the static segment 'pro_then' (2 profiles)?" in declined.stderr
+    assert "Nothing deleted." in declined.stderr
+    assert run_json("segments", "show", "pro_then", "--home", home)["size"] == 2
+    accepted = run_input("y\n", "segments", "delete", "pro_then", "--home", home)
+    assert accepted.exit_code == 0, accepted.output
+    assert "pro_then: deleted" in accepted.stdout
+    assert_fails(run("segments", "show", "pro_then", "--home", home), 4, "pro_then")
+
+
+def test_delete_an_unknown_or_config_segment_is_not_found(home: Path) -> None:
+    for args in (("--yes",), ("--yes", "--json"), ()):
+        assert_fails(run("segments", "delete", "nope", "--home", home, *args), 4, "nope")
+    assert_fails(run("segments", "delete", "pro", "--yes", "--home", home), 4, "firstmile.yaml")
+    assert run_json("segments", "show", "pro", "--home", home)["size"] == 2
+
+
+# -- static segments in `users show` --------------------------------------------------------
+
+
+def test_users_show_lists_rule_and_static_segments(home: Path, tmp_path: Path) -> None:
+    run_json(
+        "segments", "snapshot", "pro", "--as", "pro_then", "--name", "Pro then", "--home", home
+    )
+    ids = tmp_path / "ids.csv"
+    ids.write_text("u1\n", encoding="utf-8")
+    run_json("segments", "upload", "guests", ids, "--home", home)
+    shown = run_json("users", "show", "u1", "--home", home)
+    segments = {s["key"]: s for s in shown["segments"]}
+    assert set(segments) == {"pro", "pro_then", "guests"}
+    assert segments["pro"]["kind"] == "rule"
+    then = segments["pro_then"]
+    assert (then["kind"], then["name"], then["source"], then["of_segment"]) == (
+        "static",
+        "Pro then",
+        "snapshot",
+        "pro",
+    )
+    assert segments["guests"]["source"] == "upload"
+    created = run_json("segments", "show", "pro_then", "--home", home)["created_at"]
+    assert then["entered_at"] == created
+    human = run("users", "show", "u1", "--home", home)
+    assert human.exit_code == 0, human.output
+    assert "static (snapshot)" in human.stdout
+    assert "guests" in human.stdout

@@ -270,3 +270,28 @@ def test_an_exception_rolls_back_segment_changes(store: Store) -> None:
     assert store.segment_history("p2") == []
     assert store.segment_history("p3") == []
     assert store.segment_sizes() == {"kept": 1}
+
+
+def test_memberships_of_many_profiles_in_one_read(store: Store) -> None:
+    apply(
+        store,
+        entered("p1", "mobile", at(1)),
+        entered("p1", "new_users", at(0)),
+        entered("p2", "mobile", at(2)),
+        entered("p3", "mobile", at(3)),
+        exited("p3", "mobile", at(4)),
+    )
+    found = store.memberships_of(["p2", "p1", "p3", "nobody", "p1"])
+    assert found == {"p1": {"new_users": at(0), "mobile": at(1)}, "p2": {"mobile": at(2)}}
+    assert list(found["p1"]) == ["new_users", "mobile"]  # earliest entry first
+    assert all(when.tzinfo == UTC for keys in found.values() for when in keys.values())
+    assert found["p1"] == store.memberships("p1")
+    assert store.memberships_of([]) == {}
+
+
+def test_memberships_of_more_profiles_than_one_statement_binds(store: Store) -> None:
+    ids = [f"p{i:04d}" for i in range(1200)]
+    apply(store, *(entered(pid, "s", at(0)) for pid in ids[::2]))
+    found = store.memberships_of(ids)
+    assert sorted(found) == ids[::2]
+    assert found[ids[0]] == {"s": at(0)}

@@ -113,3 +113,18 @@ def test_reassign_moves_static_memberships_once(store: Store) -> None:
     assert store.static_segment_members("both") == ["into"]
     assert store.static_segment_members("from_only") == ["into"]
     assert [size for _, size in store.static_segments()] == [1, 1]
+
+
+def test_the_static_segments_of_a_profile_by_key(store: Store) -> None:
+    later = static("b_later", created_at=T0 + timedelta(days=1), source="snapshot", of_segment="x")
+    create(store, later, "p1", "p2")
+    create(store, static("a_first"), "p1")
+    create(store, static("c_other"), "p2")
+    assert store.static_segments_of("p1") == [static("a_first"), later]
+    assert store.static_segments_of("p2") == [later, static("c_other")]
+    assert store.static_segments_of("nobody") == []
+    with store.write() as tx:
+        tx.delete_static_segment("a_first")
+        tx.reassign("p2", "p1")
+    assert store.static_segments_of("p1") == [later, static("c_other")]
+    assert store.static_segments_of("p2") == []

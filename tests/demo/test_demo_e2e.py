@@ -97,7 +97,9 @@ def test_ingest_counts_reconcile_with_the_report(
     ingest = summary["ingest"]
     journey = recorded["journey"]["sent"]
     assert journey > 0  # events sent one at a time after the simulation
-    assert ingest["accepted"] == report["well_formed"] + journey
+    plan_journey = recorded["plan_journey"]["sent"]
+    assert plan_journey > 0  # events sent along with decide calls
+    assert ingest["accepted"] == report["well_formed"] + journey + plan_journey
     assert ingest["duplicate"] == report["retried_messages"]
     assert ingest["quarantined"] == report["malformed"]
     assert summary["quarantine_by_reason"] == report["malformed_by_reason"]
@@ -223,3 +225,23 @@ def test_the_traveller_moved_between_segments(
     with open_workspace(home) as fm:
         history = fm.store.segment_history(fm.find_profile_id(recorded["journey"]["user_id"]))
     assert {change.change for change in history} == {"entered", "exited"}
+
+
+def test_the_plan_journey_left_its_marks(
+    demo: tuple[Path, int, str], recorded: dict[str, Any]
+) -> None:
+    home, _, printed = demo
+    assert "What each person sees in onboarding now" in printed
+    assert "A plan moving on as the user completes steps" in printed
+    with open_workspace(home) as fm:
+        profile_id = fm.find_profile_id(recorded["plan_journey"]["user_id"])
+        profile = fm.store.get_profile(profile_id)
+        exposures = fm.store.exposures(profile_id)
+        versions = fm.config_versions()
+    assert profile is not None
+    assert profile.content["intro_video"].dismissed_at is not None
+    # The server wrote the exposure log before it stopped, once per item and day.
+    items = [e.item_id for e in exposures]
+    assert "create_project" in items
+    assert len(items) == len(set(items))
+    assert [v["version_id"] for v in versions] == [exposures[0].config_version]

@@ -9,7 +9,10 @@ logs what happened:
   reported and the last good config keeps running;
 * ``SIGHUP`` reloads the file whatever its modification time (main thread only, where
   the platform supports it);
-* every ``sweep_interval_seconds`` (0: never) time-dependent segments are re-evaluated.
+* every ``sweep_interval_seconds`` (0: never) time-dependent segments are re-evaluated;
+* every :data:`EXPOSURE_FLUSH_SECONDS` the exposures decide logged are written, and every
+  :data:`POPULARITY_SECONDS` (and after a new config) popular-in-segment
+  recommendations are recounted.
 
 Nothing here ever stops the server: a failure is logged and the next round runs.
 """
@@ -17,6 +20,7 @@ Nothing here ever stops the server: a failure is logged and the next round runs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import threading
@@ -25,11 +29,13 @@ from typing import Any, TypeVar
 
 from firstmile.service import Firstmile
 
-__all__ = ["CONFIG_POLL_SECONDS", "ServeRuntime"]
+__all__ = ["CONFIG_POLL_SECONDS", "EXPOSURE_FLUSH_SECONDS", "POPULARITY_SECONDS", "ServeRuntime"]
 
 T = TypeVar("T")
 
 CONFIG_POLL_SECONDS = 2.0
+EXPOSURE_FLUSH_SECONDS = 1.0
+POPULARITY_SECONDS = 300.0
 # uvicorn configures this logger: the lines appear in the server log with its own.
 logger = logging.getLogger("uvicorn.error")
 
@@ -53,14 +59,20 @@ class ServeRuntime:
         self._reload_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sighup = False
+        self._popularity_due = True
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
         """Schedule the tasks on the running loop (call from the lifespan)."""
+        # Everything alive now (modules, the app, the loaded config) lives as long as the
+        # server: moved out of the collector's reach, full collections stop rescanning it
+        # (they paused requests for 100+ ms once the profile cache was warm).
+        gc.freeze()
         self._spawn(self._poll_config(), "firstmile-config-poll")
         if self.sweep_seconds > 0:
             self._spawn(self._sweep_periodically(), "firstmile-sweeper")
+        self._spawn(self._decide_housekeeping(), "firstmile-decide-housekeeping")
         self._sighup = self._install_sighup()
 
     async def stop(self) -> None:
@@ -122,6 +134,7 @@ class ServeRuntime:
                 return False
         running = fm.config
         if loaded and running is not None:
+            self._popularity_due = True
             logger.info(
                 "config %s loaded (%s; %d segments, %d scores)",
                 running.version_id,
@@ -160,3 +173,34 @@ class ServeRuntime:
         else:
             logger.debug("segment sweep: no membership changes")
         return changes
+
+    # -- decide -------------------------------------------------------------------------
+
+    async def _decide_housekeeping(self) -> None:
+        since_popularity = 0.0
+        while await self._pause(EXPOSURE_FLUSH_SECONDS):
+            await self.flush_exposures()
+            since_popularity += EXPOSURE_FLUSH_SECONDS
+            if self._popularity_due or since_popularity >= POPULARITY_SECONDS:
+                self._popularity_due, since_popularity = False, 0.0
+                await self.refresh_popularity()
+        await self.flush_exposures()  # stopping: what is pending is written
+
+    async def flush_exposures(self) -> int:
+        """Write the exposures logged since the last flush (in a thread); never raises."""
+        try:
+            written = await self._in_thread(self.fm.flush_exposures)
+        except Exception:
+            logger.exception("writing exposures failed (they are kept for the next try)")
+            return 0
+        if written:
+            logger.debug("exposures: %d written", written)
+        return written
+
+    async def refresh_popularity(self) -> int:
+        """Recount popular-in-segment recommendations (in a thread); never raises."""
+        try:
+            return await self._in_thread(self.fm.refresh_popularity)
+        except Exception:
+            logger.exception("recounting popular content failed")
+            return 0

@@ -1,9 +1,10 @@
 """Parsed YAML → :class:`OnboardingConfig`, collecting every problem on the way.
 
 Shape problems come from the pydantic models (:mod:`firstmile.config.schema`); this
-module adds what needs the whole file: the schema version, duplicate keys, conditions
-(compiled here, with the saved groups), score terms and scales, threshold segments, and
-references between segments.
+module adds what needs the whole file: the schema version, declared traits, duplicate keys,
+conditions (compiled here, with the saved groups), score terms and scales, threshold
+segments, references between segments, and the attribute paths conditions and score terms
+read (:mod:`firstmile.config.namespace`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -27,8 +29,11 @@ from firstmile.config.model import (
     SegmentDefinition,
     ThresholdSegment,
 )
-from firstmile.config.problems import ConfigFileError, ConfigProblem, FieldPath
+from firstmile.config.namespace import TRAIT_TYPES, Namespace, check_path, check_trait_name
+from firstmile.config.onboarding_build import OnboardingBuilder, normalized_onboarding
+from firstmile.config.problems import ConfigFileError, ConfigProblem, FieldPath, sort_problems
 from firstmile.config.references import evaluation_order, find_key, segment_references
+from firstmile.config.rule_check import generated_findings, rule_problems
 from firstmile.config.schema import (
     SLUG,
     FileIn,
@@ -55,6 +60,8 @@ class _Build:
         self.segment_keys: dict[str, FieldPath] = {}  # key -> path of its `key` (or `segment`)
         self.score_keys: dict[str, FieldPath] = {}
         self.reads: dict[str, tuple[dict[str, str], FieldPath]] = {}
+        self.paths: list[tuple[str, FieldPath]] = []  # attribute path read, where it is written
+        self.warnings: list[ConfigProblem] = []
 
     def add(self, path: FieldPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, at_key=at_key))
@@ -98,6 +105,29 @@ class _Build:
             )
         return SCHEMA_VERSION
 
+    def traits(self, data: Mapping[str, Any]) -> dict[str, str] | None:
+        """The declared traits (``None`` without a ``traits:`` section), name → type."""
+        raw = data.get("traits")
+        if "traits" not in data or not isinstance(raw, dict):
+            return None  # a section that is not a mapping is reported by FileIn
+        traits: dict[str, str] = {}
+        for name, kind in raw.items():
+            problem = check_trait_name(name)
+            if problem is not None:
+                self.add(("traits", name), problem, at_key=True)
+                continue
+            traits[name] = "any" if kind is None else str(kind)
+            if kind is not None and kind not in TRAIT_TYPES:
+                guess = difflib.get_close_matches(str(kind), TRAIT_TYPES, n=1)
+                hint = f"did you mean `{guess[0]}`? " if guess else ""
+                self.add(
+                    ("traits", name),
+                    f"{json.dumps(kind, ensure_ascii=False, default=str)} is not a trait type; "
+                    f"{hint}The types are {', '.join(TRAIT_TYPES)} (leave it empty for any).",
+                )
+                traits[name] = "any"  # known, so paths reading it are not reported twice
+        return traits
+
     def saved_groups(self, raw: Any) -> dict[str, tuple[str, ...]]:
         groups: dict[str, tuple[str, ...]] = {}
         if not isinstance(raw, dict):
@@ -127,6 +157,9 @@ class _Build:
             return None
         refs = segment_references(compiled.attributes)
         self.reads[item.key] = (refs, (*path, "condition"))
+        for attribute in sorted(compiled.attributes):
+            where = find_key(item.condition, attribute)
+            self.paths.append((attribute, (*path, "condition", *where)))
         return SegmentDefinition(
             key=item.key,
             name=item.name,
@@ -192,6 +225,9 @@ class _Build:
             return None
         terms = [self.term(t, (*path, "terms", i)) for i, t in enumerate(item.terms)]
         valid_terms = [t for t in terms if t is not None]
+        for i, term in enumerate(terms):
+            if isinstance(term, AttributeTerm):
+                self.paths.append((term.attribute, (*path, "terms", i, "attribute")))
         has_events = any(isinstance(t, EventTerm) for t in valid_terms)
         if item.decay is not None and not has_events and len(valid_terms) == len(terms):
             self.add(
@@ -256,6 +292,24 @@ class _Build:
             )
         return order
 
+    def attributes(self, traits: Mapping[str, str] | None) -> None:
+        """Check every attribute path read: errors are problems, warnings are kept apart.
+
+        A warning (a trait read without a ``traits:`` section) is given once per trait,
+        where it is first read.
+        """
+        names = Namespace(traits=traits, scores=frozenset(self.score_keys))
+        warned: set[str] = set()
+        for attribute, where in self.paths:
+            finding = check_path(attribute, names)
+            if finding is None:
+                continue
+            if finding.severity == "error":
+                self.add(where, finding.message)
+            elif (root := attribute.split(".", 1)[0]) not in warned:
+                warned.add(root)
+                self.warnings.append(self.doc.problem(where, finding.message))
+
     @staticmethod
     def _locate(
         where: FieldPath, attribute: str, raw_segments: list[Any], raw_scores: list[Any]
@@ -294,9 +348,19 @@ def content_hash(data: Any) -> str:
 
 
 def build_config(
-    doc: YamlDocument, *, loaded_at: datetime, source_path: Path | None = None
+    doc: YamlDocument,
+    *,
+    loaded_at: datetime,
+    source_path: Path | None = None,
+    check_rules: bool = True,
 ) -> OnboardingConfig:
-    """Check everything and build the config, or raise :class:`ConfigFileError` with all."""
+    """Check everything and build the config, or raise :class:`ConfigFileError` with all.
+
+    Once the file is otherwise valid, its rules are run on sample users made from their
+    conditions (:func:`~firstmile.config.rule_check.generated_findings`, at
+    ``loaded_at``): a conflict is a problem, a shadowed or never-matched rule a warning.
+    ``check_rules=False`` skips that.
+    """
     build = _Build(doc)
     data = doc.data
     if not isinstance(data, dict):
@@ -311,21 +375,27 @@ def build_config(
         raise ConfigFileError(build.problems)
     top = build.validate(FileIn, data, ())
     version = build.version(data)
+    traits = build.traits(data)
     groups = build.saved_groups(data.get("saved_groups"))
     raw_segments, raw_scores = _list(data, "segments"), _list(data, "scores")
     segments = [build.segment(i, raw, groups) for i, raw in enumerate(raw_segments)]
     scores = [build.score(i, raw) for i, raw in enumerate(raw_scores)]
     order = build.references(raw_segments, raw_scores)
+    onboarding = OnboardingBuilder(build, groups, traits, build.score_keys).build(data)
+    build.attributes(traits)
     if build.problems or top is None:
         raise ConfigFileError(build.problems)
     valid_scores = [s for s in scores if s is not None]
-    normalized = {
+    normalized: dict[str, Any] = {
         "version": version,
         "saved_groups": {name: list(ids) for name, ids in groups.items()},
         "segments": [SegmentIn.model_validate(raw).model_dump(mode="json") for raw in raw_segments],
         "scores": [ScoreIn.model_validate(raw).model_dump(mode="json") for raw in raw_scores],
     }
-    return OnboardingConfig(
+    if traits is not None:  # only when declared: older files keep their version id
+        normalized["traits"] = traits
+    normalized.update(normalized_onboarding(data))
+    config = OnboardingConfig(
         version=version,
         saved_groups=MappingProxyType(groups),
         segments=tuple(s for s in segments if s is not None),
@@ -339,4 +409,18 @@ def build_config(
         version_id=content_hash(normalized),
         loaded_at=loaded_at,
         source_path=source_path,
+        traits=None if traits is None else MappingProxyType(traits),
+        warnings=tuple(sort_problems(build.warnings)),
+        onboarding=onboarding,
+    )
+    if not check_rules:
+        return config
+    findings = generated_findings(config, now=loaded_at)
+    errors, warnings = rule_problems(config, findings, doc=doc)
+    if errors:
+        raise ConfigFileError(errors)
+    return replace(
+        config,
+        warnings=tuple(sort_problems([*config.warnings, *warnings])),
+        rule_findings=tuple(findings),
     )

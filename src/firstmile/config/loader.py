@@ -18,11 +18,12 @@ raises never runs an invalid one.
 Traceback (most recent call last):
 ...
 firstmile.config.problems.ConfigFileError: firstmile.yaml is not a valid firstmile config (1 problem):
-firstmile.yaml:2: segmnets: Unknown field `segmnets`. Did you mean `segments`? The fields here are: version, saved_groups, segments, scores.
+firstmile.yaml:2: segmnets: Unknown field `segmnets`. Did you mean `segments`? The fields here are: version, traits, saved_groups, segments, scores, catalog, flows, checklists, rules, defaults, limits.
 """  # noqa: E501
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -36,20 +37,28 @@ MAX_FILE_BYTES: Final = 5_000_000
 
 
 def parse_config(
-    text: str, *, source: str = "<string>", clock: Clock | None = None
+    text: str, *, source: str = "<string>", clock: Clock | None = None, check_rules: bool = True
 ) -> OnboardingConfig:
-    """Parse and check config text; ``source`` names it in problems."""
-    return _parse(text, source=source, path=None, clock=clock)
+    """Parse and check config text; ``source`` names it in problems.
+
+    ``check_rules=False`` skips the search for conflicting and shadowed rules
+    (:mod:`firstmile.config.rule_check`), for tests of how the planner breaks ties; a
+    file is always checked.
+    """
+    return _parse(text, source=source, path=None, clock=clock, check_rules=check_rules)
 
 
-def _parse(text: str, *, source: str, path: Path | None, clock: Clock | None) -> OnboardingConfig:
+def _parse(
+    text: str, *, source: str, path: Path | None, clock: Clock | None, check_rules: bool = True
+) -> OnboardingConfig:
     if len(text) > MAX_FILE_BYTES:
         raise ConfigFileError(
             [ConfigProblem(source, None, (), f"The file is over {MAX_FILE_BYTES} bytes; split it.")]
         )
     doc = parse_yaml(text, source)
     loaded_at = (clock or SystemClock()).now()
-    return build_config(doc, loaded_at=loaded_at, source_path=path)
+    config = build_config(doc, loaded_at=loaded_at, source_path=path, check_rules=check_rules)
+    return replace(config, source_text=text)
 
 
 def load_config(path: Path | str, *, clock: Clock | None = None) -> OnboardingConfig:

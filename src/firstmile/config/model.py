@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from firstmile.conditions import CompiledCondition
+from firstmile.config.onboarding import OnboardingPlanConfig
+from firstmile.config.problems import ConfigProblem
+from firstmile.config.rule_check import RuleFinding
 from firstmile.errors import NotFound
 from firstmile.scores import ScoreDefinition
 
@@ -59,7 +62,12 @@ class OnboardingConfig:
     ``version_id`` is the first 12 hex digits of the SHA-256 of the normalized content
     (comments, formatting, key order and defaults written out or not make no difference);
     every decision records it. ``segment_order`` lists every segment key (rule and
-    threshold segments) so that each comes after the segments it reads.
+    threshold segments) so that each comes after the segments it reads. ``traits`` maps
+    each declared trait to its type (``None``: the file has no ``traits:`` section, so
+    trait names are not checked); ``warnings`` are what ``firstmile config check`` points
+    out without refusing the file. ``rule_findings`` are the shadowed and never-matched
+    rules found on sample users when it was loaded (:mod:`firstmile.config.rule_check`; a
+    conflict refuses the file); each is also in ``warnings``.
     """
 
     version: int
@@ -71,6 +79,11 @@ class OnboardingConfig:
     version_id: str
     loaded_at: datetime
     source_path: Path | None = None
+    traits: Mapping[str, str] | None = None
+    warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)
+    onboarding: OnboardingPlanConfig = field(default=OnboardingPlanConfig(), compare=False)
+    source_text: str = field(default="", repr=False, compare=False)  # the file as read
+    rule_findings: tuple[RuleFinding, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def segment_keys(self) -> tuple[str, ...]:
@@ -103,4 +116,11 @@ class OnboardingConfig:
             "segments": len(self.segments),
             "scores": len(self.scores),
             "threshold_segments": len(self.threshold_segments),
+            "traits": None if self.traits is None else len(self.traits),
+            "catalog": len(self.onboarding.catalog),
+            "flows": len(self.onboarding.flows),
+            "checklists": len(self.onboarding.checklists),
+            "rules": len(self.onboarding.rules),
+            "warnings": [w.to_json() for w in self.warnings],
+            "rule_findings": [f.to_json() for f in self.rule_findings],
         }

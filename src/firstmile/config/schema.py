@@ -38,6 +38,7 @@ _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # An example line per field, appended to every problem about that field.
 EXAMPLES: Final[dict[str, str]] = {
     "version": "version: 1",
+    "traits": "traits: {plan: string, signed_up_at: timestamp}",
     "saved_groups": "saved_groups: {beta_testers: [user_1, user_2]}",
     "segments": "segments: [{key: new_this_week, name: New this week, condition: {...}}]",
     "scores": "scores: [{key: engaged, name: Engaged, terms: [...]}]",
@@ -120,9 +121,17 @@ class FileIn(_Strict):
     """The top level; the sections are validated item by item afterwards."""
 
     version: int
+    traits: dict[str, Any] = Field(default_factory=dict)  # absent: trait names unchecked
     saved_groups: dict[str, Any] = Field(default_factory=dict)
     segments: list[Any] = Field(default_factory=list)
     scores: list[Any] = Field(default_factory=list)
+    # The onboarding sections, checked item by item in config.onboarding_build.
+    catalog: list[Any] = Field(default_factory=list)
+    flows: list[Any] = Field(default_factory=list)
+    checklists: list[Any] = Field(default_factory=list)
+    rules: list[Any] = Field(default_factory=list)
+    defaults: dict[str, Any] | None = None
+    limits: dict[str, Any] | None = None
 
 
 class SegmentIn(_Strict):

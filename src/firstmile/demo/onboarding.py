@@ -50,6 +50,17 @@ DEMO_CONFIG = """\
 # Edit it while `firstmile serve` runs: the server reloads it within seconds.
 version: 1
 
+# The identify traits the demo app sends; a condition reading any other name is refused.
+traits:
+  email: string
+  name: string
+  plan: string
+  role: string
+  country: string
+  createdAt: timestamp
+  company: object
+  team_size:               # a form field, sent as a numeric string
+
 segments:
   - key: new_this_week
     name: New this week
@@ -104,6 +115,145 @@ scores:
       - segment: warming_up
         min: 20
         max: 50
+
+# -- what decide composes plans from (docs/decide.md) ---------------------------------------
+
+catalog:
+  - id: welcome
+    kind: message
+    title: Welcome to Acme
+    body: "Hi {{ traits.name | default('there') }}, three steps and your first project is live."
+    locales:
+      fr:
+        title: Bienvenue chez Acme
+        body: "Bonjour {{ traits.name | default('') }}, trois étapes et votre projet est en ligne."
+      de:
+        title: Willkommen bei Acme
+        body: "Hallo {{ traits.name | default('') }}, drei Schritte bis zu Ihrem ersten Projekt."
+      es:
+        title: Bienvenido a Acme
+        body: "Hola {{ traits.name | default('') }}, tres pasos y tu primer proyecto está listo."
+  - id: welcome_mobile
+    kind: message
+    title: Acme in your pocket
+    body: Everything works on your phone; set-up takes two minutes.
+    once: true
+  - id: welcome_team
+    kind: message
+    title: Set up your team
+    body: >-
+      {{ traits.name | default('You') }}, a team of {{ traits.team_size | default('several') }}
+      is waiting: invite them first.
+  - id: welcome_back
+    kind: message
+    title: Pick up where you left off
+    body: Your trial is still running; templates get you to a first result in a minute.
+    frequency: {max: 1, per: 3d}
+  - {id: intro_video, kind: tutorial, title: Watch the 2-minute intro, tags: [video, basics]}
+  - id: create_project
+    kind: step
+    title: Create your first project
+    completion_event: Completed Step
+  - {id: invite_team, kind: step, title: Invite a teammate, completion_event: Invited Teammate}
+  - id: try_templates
+    kind: step
+    title: Start from a template
+    completion_event: Used Feature
+    prerequisites: [create_project]
+  - {id: power_tour, kind: tutorial, title: Tour of automations and the API, tags: [advanced]}
+  - {id: connect_api, kind: step, title: Connect the API, prerequisites: [create_project]}
+  - {id: verify_email, kind: checklist_item, title: Verify your email}
+  - {id: add_avatar, kind: checklist_item, title: Add a profile picture}
+  - id: shortcuts
+    kind: feature_tip
+    title: Keyboard shortcuts
+    body: Press ? anywhere to see them.
+    frequency: {max: 3, per: 7d}
+  - id: mobile_widgets
+    kind: feature_tip
+    title: Home-screen widget
+    body: Add the Acme widget to see today at a glance.
+  - id: templates_tip
+    kind: feature_tip
+    title: Templates
+    body: Fifty ready-made projects to start from.
+
+flows:
+  - key: beginner
+    name: Guided set-up
+    steps:
+      - {item: intro_video, skippable: true}
+      - {item: create_project}
+      - {item: invite_team, skippable: true}
+      - {item: try_templates}
+  - key: advanced
+    name: Fast track
+    steps:
+      - {item: create_project}
+      - {item: connect_api, skippable: true, condition: {device_type: desktop}}
+      - {item: power_tour, skippable: true}
+      - {item: invite_team, skippable: true}
+
+checklists:
+  - key: getting_started
+    name: Getting started
+    items: [verify_email, create_project, invite_team, add_avatar]
+
+rules:
+  - key: team_admin_welcome
+    description: Admins of a team invite their teammates before anything else.
+    priority: 100
+    when: {segments.team_admins: true}
+    then: {set_welcome: welcome_team}
+  - key: team_admin_invite_first
+    priority: 100
+    when: {segments.team_admins: true}
+    then: {move_step: {item: invite_team, position: 0}}
+  - key: engaged_fast_track
+    description: Users already engaged skip the hand-holding.
+    priority: 80
+    when: {segments.engaged_users: true}
+    then: {set_flow: advanced}
+  - key: engaged_light_tutorial
+    priority: 80
+    when: {segments.engaged_users: true}
+    then: {set_tutorial_depth: light}
+  - key: stalled_welcome_back
+    priority: 60
+    when: {segments.stalled_after_signup: true}
+    then: {set_welcome: welcome_back}
+  - key: stalled_templates
+    priority: 60
+    when: {segments.stalled_after_signup: true}
+    then: {pin_tip: templates_tip}
+  - key: mobile_welcome
+    priority: 50
+    when: {segments.mobile_first: true}
+    then: {set_welcome: welcome_mobile}
+  - key: mobile_guided
+    priority: 50
+    when: {segments.mobile_first: true}
+    then: {set_tutorial_depth: guided}
+  - key: mobile_widget_tip
+    priority: 50
+    when: {segments.mobile_first: true}
+    then: {pin_tip: mobile_widgets}
+  - key: desktop_shortcuts
+    priority: 10
+    when: {device_type: desktop}
+    then: {pin_tip: shortcuts}
+
+defaults:
+  welcome: welcome
+  flow: beginner
+  tutorial_depth: standard
+  checklist: getting_started
+
+limits:
+  max_shown: 6
+  per: 1d
+  tips: 2
+  recommendations: 2
 """
 
 

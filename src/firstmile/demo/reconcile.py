@@ -8,13 +8,14 @@ each stored number with the one derived from the population and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from firstmile.demo.devices import Device
 from firstmile.demo.model import Person, Population
 from firstmile.demo.personas import Persona
+from firstmile.demo.plans import PlanShown
 from firstmile.demo.tally import SimulationReport
 from firstmile.errors import NotFound
 from firstmile.events.model import Purpose
@@ -252,4 +253,26 @@ def build_checks(
             checks.append(
                 Check("consent", f"{purpose.value} {state}", want.get(state, 0), got.get(state, 0))
             )
+    return checks
+
+
+def plan_checks(
+    plans: Sequence[PlanShown], journey: Sequence[PlanShown], *, asked: int
+) -> list[Check]:
+    """The decisions the demo asked for: each persona's plan, and the new user's progress.
+
+    The journey's user completes three steps and skips one, in that order; each plan must
+    already count the events sent with its own request (read-your-writes).
+    """
+    checks = [Check("decide", "personal plans served", asked, len(plans))]
+    if journey:
+        checks.append(
+            Check(
+                "decide",
+                "steps done, summed over the plan journey's plans",
+                # opens the app, creates a project, skips the video, invites, uses a template
+                sum((0, 1, 1, 2, 3)),
+                sum(shown.steps_done for shown in journey),
+            )
+        )
     return checks

@@ -86,6 +86,7 @@ _GROUP_TITLES = {
     "enrichment": "Enrichment (profiles whose behaviour is kept)",
     "consent": "Consent (profiles, per purpose)",
     "segments": "Segment sizes (kept live = recounted now)",
+    "decide": "Decisions (POST /v1/decide)",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from firstmile.config import OnboardingConfig
 from firstmile.demo.examples import choose_examples, print_examples
 from firstmile.demo.exits import EXIT_MISMATCH, EXIT_OK, EXIT_SERVER, EXIT_USAGE, DemoError
-from firstmile.demo.model import Population
+from firstmile.demo.model import Person, Population
 from firstmile.demo.onboarding import (
     Journey,
     choose_traveller,
@@ -33,8 +35,26 @@ from firstmile.demo.onboarding import (
     segment_sizes,
     write_demo_config,
 )
+from firstmile.demo.personas import Persona
+from firstmile.demo.plans import (
+    JOURNEY_EVENTS,
+    PLAN_PERSONAS,
+    PlanShown,
+    choose_newcomer,
+    example_plans,
+    plan_journey,
+    print_plan_journey,
+    print_plans,
+)
 from firstmile.demo.population import build_population
-from firstmile.demo.reconcile import Check, build_checks, expected_consent_counts, observe
+from firstmile.demo.reconcile import (
+    Check,
+    Observed,
+    build_checks,
+    expected_consent_counts,
+    observe,
+    plan_checks,
+)
 from firstmile.demo.report import (
     print_checks,
     print_next,
@@ -106,6 +126,79 @@ def run_demo(home: Path, users: int, seed: int, console: Console) -> int:
         return error.exit_code
 
 
+@dataclass
+class _Decisions:
+    """The plans the demo asked the server for."""
+
+    newcomer: Person | None
+    journey: list[PlanShown]
+    plans: list[PlanShown] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        """Events sent along with the journey's decide calls."""
+        return JOURNEY_EVENTS if self.journey else 0
+
+
+def _decisions(
+    base_url: str, server_key: str, population: Population, taken: set[str]
+) -> _Decisions:
+    newcomer = choose_newcomer(population, taken)
+    journey = [] if newcomer is None else plan_journey(base_url, server_key, newcomer)
+    return _Decisions(newcomer, journey)
+
+
+def _print_header(
+    console: Console, home: Path, users: int, seed: int, config: OnboardingConfig
+) -> None:
+    console.rule(f"[bold]firstmile demo: {users} simulated people, seed {seed}")
+    console.print(
+        f"Workspace {shown_path(home)} (settings.toml, firstmile.yaml, firstmile.db, "
+        "server.log, demo.json)"
+    )
+    plan = config.onboarding
+    console.print(
+        f"Onboarding config {config.version_id}: {len(config.segment_keys)} segments "
+        f"({', '.join(config.segment_keys)}); {len(plan.catalog)} content items, "
+        f"{len(plan.flows)} flows, {len(plan.rules)} rules"
+    )
+
+
+def _write_record(
+    home: Path,
+    users: int,
+    seed: int,
+    population: Population,
+    report: SimulationReport,
+    trip: Journey | None,
+    decisions: _Decisions,
+) -> None:
+    newcomer = decisions.newcomer
+    (home / RECORD_FILE).write_bytes(
+        orjson.dumps(
+            {
+                "users": users,
+                "seed": seed,
+                "now": population.now.isoformat(),
+                "report": report.to_json(),
+                "journey": None if trip is None else {"user_id": trip.user_id, "sent": trip.sent},
+                "plan_journey": None
+                if newcomer is None
+                else {"user_id": newcomer.display_id, "sent": decisions.sent},
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
+
+
+def _print_people(
+    console: Console, example_people: dict[Persona, Person], observed: Observed
+) -> None:
+    console.print()
+    console.rule("[bold]Example profiles, one per persona")
+    print_examples(console, example_people, observed.examples)
+
+
 def _run(home: Path, users: int, seed: int, console: Console, started: float) -> int:
     if "FIRSTMILE_DATABASE_URL" in os.environ:
         raise DemoError(
@@ -119,15 +212,7 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
     settings = load_settings(home=home, environ={})
     population = build_population(users, seed=seed, now=datetime.now(UTC))
     log = home / "server.log"
-    console.rule(f"[bold]firstmile demo: {users} simulated people, seed {seed}")
-    console.print(
-        f"Workspace {shown_path(home)} (settings.toml, firstmile.yaml, firstmile.db, "
-        "server.log, demo.json)"
-    )
-    console.print(
-        f"Onboarding config {config.version_id}: {len(config.segment_keys)} segments "
-        f"({', '.join(config.segment_keys)})"
-    )
+    _print_header(console, home, users, seed, config)
 
     with serve(home, log) as server:
         console.print(
@@ -141,23 +226,16 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
             traveller = choose_traveller(live, population)
             if traveller is not None:
                 trip = journey(live, traveller, server.base_url, workspace.write_key)
+        example_people = choose_examples(population)
+        taken = {p.display_id for p in example_people.values()}
+        if trip is not None:
+            taken.add(trip.user_id)
+        decisions = _decisions(server.base_url, workspace.server_key, population, taken)
+        decisions.plans.extend(example_plans(server.base_url, workspace.server_key, example_people))
     console.print("Stopped the server; reading what it stored.")
-    extra_sent = 0 if trip is None else trip.sent
-    record = home / RECORD_FILE
-    record.write_bytes(
-        orjson.dumps(
-            {
-                "users": users,
-                "seed": seed,
-                "now": population.now.isoformat(),
-                "report": report.to_json(),
-                "journey": None if trip is None else {"user_id": trip.user_id, "sent": trip.sent},
-            },
-            option=orjson.OPT_INDENT_2,
-        )
-    )
+    extra_sent = (0 if trip is None else trip.sent) + decisions.sent
+    _write_record(home, users, seed, population, report, trip, decisions)
 
-    example_people = choose_examples(population)
     with Firstmile.open(settings) as fm:
         moved = {} if trip is None else {trip.user_id: trip.device}
         observed = observe(fm, population, example_people, latest_devices=moved)
@@ -165,6 +243,8 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
         sizes = segment_sizes(fm)
     checks = build_checks(population, report, observed, expected_consent, extra_sent=extra_sent)
     checks += [Check("segments", size.key, size.recount, size.size) for size in sizes]
+    asked = sum(1 for persona in PLAN_PERSONAS if persona in example_people)
+    checks += plan_checks(decisions.plans, decisions.journey, asked=asked)
     if trip is not None:
         checks.append(
             Check(
@@ -175,14 +255,23 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
     print_sent(console, population, report)
     print_checks(console, checks)
     print_segments(console, sizes, trip, settings.config_path)
-    console.print()
-    console.rule("[bold]Example profiles, one per persona")
-    print_examples(console, example_people, observed.examples)
+    print_plans(console, decisions.plans)
+    print_plan_journey(console, decisions.journey, decisions.newcomer)
+    _print_people(console, example_people, observed)
     print_next(console, home, population, example_people, observed, workspace.write_key)
 
+    return _verdict(console, checks, report, time.monotonic() - started, log)
+
+
+def _verdict(
+    console: Console,
+    checks: list[Check],
+    report: SimulationReport,
+    elapsed: float,
+    log: Path,
+) -> int:
     console.print()
     failed = [check for check in checks if not check.ok]
-    elapsed = time.monotonic() - started
     if report.errors:
         console.print(f"[bold red]{len(report.errors)} problem(s) while sending:[/]")
         for error in report.errors[:10]:

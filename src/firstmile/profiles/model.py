@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from firstmile.events.model import Purpose
+from firstmile.profiles.content import ContentState, content_from_json, content_to_json
 from firstmile.types import JSONObject
 
 
@@ -61,6 +62,8 @@ class Profile:
     traits: JSONObject = field(default_factory=dict)
     consent: dict[Purpose, ConsentDecision] = field(default_factory=dict)
     computed: Computed = field(default_factory=Computed)
+    # What decide showed and the user dismissed or completed, by content item id.
+    content: dict[str, ContentState] = field(default_factory=dict)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -107,6 +110,7 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
             "timezone": c.timezone,
             "groups": list(c.groups),
         },
+        "content": content_to_json(profile.content),
     }
 
 
@@ -149,4 +153,5 @@ def profile_from_json(data: dict[str, Any]) -> Profile:
             timezone=c.get("timezone"),
             groups=tuple(c.get("groups") or ()),
         ),
+        content=content_from_json(data.get("content")),
     )

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firstmile.events.model import Event
+from firstmile.profiles.content import apply_content_event, merge_content
 from firstmile.profiles.model import Computed, Profile
 
 HOURS_KEPT = 7 * 24
@@ -146,7 +147,9 @@ def apply_event(
     """Fold one event into a profile.
 
     ``behavioural`` says whether the user's consent allows computing behavioural traits
-    from this event. Returns the same profile object when nothing changed.
+    from this event. Content events (``Content Shown``, ...) update the content state
+    whatever the consent (:mod:`firstmile.profiles.content`). Returns the same profile
+    object when nothing changed.
     """
     changes = tuple(
         TraitDelta(key, profile.traits.get(key), value)
@@ -155,7 +158,8 @@ def apply_event(
     )
     # `context.active = false` means "update traits without marking the user active".
     active = event.context.get("active") is not False
-    if not changes and not (behavioural and active):
+    content = apply_content_event(profile.content, event)
+    if not changes and not (behavioural and active) and content is profile.content:
         return ProfileUpdate(profile)
     traits = profile.traits
     if changes:
@@ -167,6 +171,7 @@ def apply_event(
         profile,
         traits=traits,
         computed=computed,
+        content=content,
         version=profile.version + 1,
         updated_at=max(profile.updated_at, event.received_at),
     )
@@ -250,6 +255,7 @@ def merge_profiles(known: Profile, anonymous: Profile, *, at: datetime) -> Profi
         traits={**anonymous.traits, **known.traits},
         consent=consent,
         computed=computed,
+        content=merge_content(known.content, anonymous.content),
         created_at=min(known.created_at, anonymous.created_at),
         updated_at=max(known.updated_at, at),
         version=max(known.version, anonymous.version) + 1,

@@ -2,12 +2,15 @@
 
 The facade (:class:`firstmile.service.Firstmile`) reads the store and calls these; they
 only shape data. :func:`preview` evaluates a condition over profiles that the caller
-streams in, with the attributes built exactly as real-time evaluation builds them.
+streams in, with the attributes built exactly as real-time evaluation builds them
+(:func:`preview_attributes`); :func:`preview_needs` says which costly parts of them
+(current memberships, scores) the condition reads at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,7 @@ from firstmile.profiles.model import Profile
 from firstmile.scores import ScoreResult
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
+from firstmile.storage.base import StaticSegment
 
 MAX_SAMPLE = 100
 
@@ -66,17 +70,39 @@ def segment_summary(engine: SegmentEngine | None, key: str, size: int) -> dict[s
     return data
 
 
+def _config_kinds(engine: SegmentEngine | None) -> dict[str, tuple[str, str]]:
+    """``{key: (kind, name)}`` of the loaded config's segments."""
+    if engine is None:
+        return {}
+    kinds = {t.key: ("threshold", t.key) for t in engine.config.threshold_segments}
+    kinds.update((s.key, ("rule", s.name)) for s in engine.config.segments)
+    return kinds
+
+
 def memberships_view(
-    memberships: Mapping[str, datetime], engine: SegmentEngine | None
+    memberships: Mapping[str, datetime],
+    engine: SegmentEngine | None,
+    static: Iterable[StaticSegment] = (),
 ) -> list[dict[str, Any]]:
-    """A profile's current segments, earliest entry first: ``[{key, name, entered_at}]``."""
-    names: dict[str, str] = {}
-    if engine is not None:
-        names = {s.key: s.name for s in engine.config.segments}
-    return [
-        {"key": key, "name": names.get(key, key), "entered_at": at.isoformat()}
-        for key, at in sorted(memberships.items(), key=lambda item: (item[1], item[0]))
-    ]
+    """A profile's segments, earliest entry first: ``[{key, name, kind, entered_at}]``.
+
+    ``memberships`` are the current rule and threshold memberships (``kind`` is ``null``
+    for a segment the loaded config no longer has, until the next sweep ends it);
+    ``static`` the static segments holding the profile, which it entered when the
+    segment was made (``entered_at`` = its ``created_at``), with their ``source``
+    (``snapshot`` or ``upload``) and ``of_segment``.
+    """
+    kinds = _config_kinds(engine)
+    rows: list[tuple[datetime, str, dict[str, Any]]] = []
+    for key, at in memberships.items():
+        kind, name = kinds.get(key, (None, key))
+        rows.append((at, key, {"key": key, "name": name, "kind": kind}))
+    for segment in static:
+        extra = {"source": segment.source, "of_segment": segment.of_segment}
+        row = {"key": segment.key, "name": segment.name, "kind": "static", **extra}
+        rows.append((segment.created_at, segment.key, row))
+    rows.sort(key=lambda item: (item[0], item[1], item[2]["kind"] == "static"))
+    return [row | {"entered_at": at.isoformat()} for at, _, row in rows]
 
 
 def score_json(result: ScoreResult) -> dict[str, Any]:
@@ -129,6 +155,40 @@ def compile_preview(condition: Any, engine: SegmentEngine | None) -> CompiledCon
         raise ConditionError("the condition is nested too deeply.") from None
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewNeeds:
+    """What a preview condition reads beyond the profile itself.
+
+    ``memberships``: current segment memberships (``segments.*``, directly or through a
+    score); ``scores``: score values (``scores.*``). Neither is read for a condition that
+    does not need it, which cannot change its answer.
+    """
+
+    memberships: bool
+    scores: bool
+
+
+READS_ALL = PreviewNeeds(memberships=True, scores=True)
+
+
+def _roots(paths: Iterable[str]) -> set[str]:
+    return {path.split(".", 1)[0] for path in paths}
+
+
+def preview_needs(compiled: CompiledCondition, engine: SegmentEngine | None) -> PreviewNeeds:
+    """Whether ``compiled`` reads memberships and scores (never without a config)."""
+    if engine is None:
+        return PreviewNeeds(memberships=False, scores=False)
+    roots = _roots(compiled.attributes)
+    scores = "scores" in roots
+    scores_read_segments = "segments" in _roots(
+        path for score in engine.config.scores for path in score.attributes
+    )
+    return PreviewNeeds(
+        memberships="segments" in roots or (scores and scores_read_segments), scores=scores
+    )
+
+
 def preview_attributes(
     profile: Profile,
     memberships: Mapping[str, datetime],
@@ -136,36 +196,44 @@ def preview_attributes(
     *,
     now: datetime,
     policy: ConsentPolicy,
+    needs: PreviewNeeds = READS_ALL,
 ) -> dict[str, Any]:
-    """Attributes as segments see them, with ``segments.*`` from current membership."""
+    """Attributes as segments see them, with ``segments.*`` from current membership.
+
+    ``needs`` leaves out what the condition does not read (``segments`` and ``scores``
+    then stay empty).
+    """
     attributes = profile_attributes(profile, now=now, policy=policy)
     if engine is not None:
-        attributes["segments"] = {key: key in memberships for key in engine.segment_keys}
-        attributes["scores"] = {k: r.value for k, r in engine.scores(attributes, now).items()}
+        if needs.memberships:
+            attributes["segments"] = {key: key in memberships for key in engine.segment_keys}
+        if needs.scores:
+            scores = engine.scores(attributes, now)
+            attributes["scores"] = {k: r.value for k, r in scores.items()}
     return attributes
 
 
 def preview(
     compiled: CompiledCondition,
-    profiles: Iterable[Profile],
-    attributes_of: Callable[[Profile], dict[str, Any]],
+    candidates: Iterable[tuple[str, Mapping[str, Any]]],
     *,
     now: datetime,
     sample: int = 10,
 ) -> dict[str, Any]:
-    """How many ``profiles`` match, out of how many, and the ids of the first ``sample``."""
+    """How many ``(profile id, attributes)`` candidates match, out of how many, and the
+    ids of the first ``sample`` that do."""
     if not 0 <= sample <= MAX_SAMPLE:
         raise InvalidRequest(f"sample must be between 0 and {MAX_SAMPLE}.", field="sample")
     matching = total = 0
     ids: list[str] = []
-    for profile in profiles:
+    for profile_id, attributes in candidates:
         total += 1
         try:
-            matched = compiled(attributes_of(profile), now=now)
+            matched = compiled(attributes, now=now)
         except RecursionError:
             raise ConditionError("the condition is nested too deeply.") from None
         if matched:
             matching += 1
             if len(ids) < sample:
-                ids.append(profile.profile_id)
+                ids.append(profile_id)
     return {"matching": matching, "total": total, "sample": ids}

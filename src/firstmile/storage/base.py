@@ -147,6 +147,28 @@ class SegmentChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Exposure:
+    """An item decide served to a profile: kept once per (profile, item, day)."""
+
+    profile_id: str
+    item_id: str
+    day: str  # ISO date (UTC)
+    slot: str
+    config_version: str
+    first_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigVersion:
+    """An onboarding config version this database has run, with its file content."""
+
+    version_id: str
+    loaded_at: datetime
+    source: str | None
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class StaticSegment:
     """A fixed list of profiles, never re-evaluated.
 
@@ -241,6 +263,12 @@ class WriteTransaction(Protocol):
     def delete_static_segment(self, key: str) -> bool:
         """Remove a static segment and its members; returns whether it existed."""
 
+    def record_exposures(self, exposures: Sequence[Exposure]) -> None:
+        """Log served items; one already logged for its (profile, item, day) is ignored."""
+
+    def record_config_version(self, version: ConfigVersion) -> bool:
+        """Remember a config version; returns whether it was new."""
+
 
 class Store(Protocol):
     """A firstmile data store. Open with :func:`firstmile.storage.open_store`."""
@@ -271,6 +299,9 @@ class Store(Protocol):
     def get_profile(self, profile_id: str) -> Profile | None: ...
 
     def find_profile_id(self, kind: IdentityKind, value: str) -> str | None: ...
+
+    def profile_for(self, kind: IdentityKind, value: str) -> Profile | None:
+        """The profile that owns ``(kind, value)``, or ``None`` (a fast, cached read)."""
 
     def identities(self, profile_id: str) -> list[Identity]: ...
 
@@ -315,6 +346,11 @@ class Store(Protocol):
     def memberships(self, profile_id: str) -> dict[str, datetime]:
         """The profile's current segments: ``{segment_key: entered_at}``."""
 
+    def memberships_of(self, profile_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        """Current memberships of many profiles at once (a few reads, not one per profile):
+        ``{profile_id: {segment_key: entered_at}}``. Profiles in no segment (and unknown
+        ids) are absent."""
+
     def segment_history(self, profile_id: str, *, limit: int = 100) -> list[SegmentChange]:
         """The profile's segment entries and exits, most recent first."""
 
@@ -337,3 +373,15 @@ class Store(Protocol):
 
     def static_segment_members(self, key: str, *, limit: int = 50, offset: int = 0) -> list[str]:
         """A page of a static segment's profile ids, sorted."""
+
+    def static_segments_of(self, profile_id: str) -> list[StaticSegment]:
+        """The static segments holding the profile, by key."""
+
+    def exposures(self, profile_id: str, *, limit: int = 100) -> list[Exposure]:
+        """The profile's exposures, most recent first."""
+
+    def config_versions(self, *, limit: int = 50) -> list[ConfigVersion]:
+        """Config versions this database has run, most recently loaded first."""
+
+    def config_version(self, version_id: str) -> ConfigVersion | None:
+        """One config version by id (or a unique prefix of it), or ``None``."""

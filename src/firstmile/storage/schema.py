@@ -269,6 +269,30 @@ static_segment_members = Table(
     sqlite_with_rowid=False,
 )
 
+# What decide served: one row per profile, item and day (the first time that day).
+exposures = Table(
+    "exposures",
+    metadata,
+    _text("profile_id"),
+    _text("item_id"),
+    _text("day"),  # ISO date (UTC)
+    _text("slot"),
+    _text("config_version"),
+    _time("first_at"),
+    PrimaryKeyConstraint("profile_id", "item_id", "day", name="pk_exposures"),
+    sqlite_with_rowid=False,
+)
+
+# Every onboarding config version this database has run, with the file as it was.
+config_versions = Table(
+    "config_versions",
+    metadata,
+    _text("version_id", primary_key=True),
+    _time("loaded_at"),
+    _text("source", nullable=True),
+    _text("content"),
+)
+
 # Every migration step applied to this database, with its time (alembic_version only
 # keeps the current head). Written by the on_version_apply hook in migrations/env.py.
 schema_migrations = Table(

@@ -28,7 +28,9 @@ from firstmile.profiles.model import Profile, profile_from_json, profile_to_json
 from firstmile.storage import schema as s
 from firstmile.storage.base import (
     ApiKey,
+    ConfigVersion,
     ConsentRecord,
+    Exposure,
     Identity,
     IdentityKind,
     MergeRecord,
@@ -40,7 +42,14 @@ from firstmile.storage.base import (
     StoredEvent,
     TraitChange,
 )
-from firstmile.storage.engine import BEGIN_MODE, create_sql_engine, json_dumps, sqlite_write_lock
+from firstmile.storage.cache import ProfileCache
+from firstmile.storage.engine import (
+    BEGIN_MODE,
+    create_sql_engine,
+    json_dumps,
+    json_loads,
+    sqlite_write_lock,
+)
 from firstmile.storage.migrate import upgrade_to_head
 
 T = TypeVar("T")
@@ -72,6 +81,8 @@ _KEY_COLUMNS: Final = _columns(ApiKey)
 _QUARANTINE_COLUMNS: Final = _columns(QuarantineEntry)
 _SEGMENT_CHANGE_COLUMNS: Final = _columns(SegmentChange)
 _STATIC_COLUMNS: Final = _columns(StaticSegment)
+_EXPOSURE_COLUMNS: Final = _columns(Exposure)
+_CONFIG_VERSION_COLUMNS: Final = _columns(ConfigVersion)
 _MEMBERSHIP_COLUMNS: Final = ("profile_id", "segment_key", "entered_at")
 _MEMBERSHIP_KEY: Final = ("profile_id", "segment_key")
 
@@ -147,6 +158,7 @@ class _Dialect:
         # PostgreSQL binds one array (bounded only to keep a statement's memory small).
         self.chunk = MAX_PARAMS - 2 if name == "sqlite" else 10_000
         self._placeholder = "?" if name == "sqlite" else "%s"
+        self.placeholder = self._placeholder
         self._time = _sqlite_time if name == "sqlite" else _postgres_time
         self._inserts: dict[
             tuple[str, tuple[str, ...], str], tuple[str, tuple[tuple[int, Converter], ...]]
@@ -209,10 +221,16 @@ class _Dialect:
 class SqlWriteTransaction:
     """The writes of one transaction, on one connection (see ``SqlStore.write``)."""
 
-    def __init__(self, conn: Connection, dialect: _Dialect, clock: Clock) -> None:
+    def __init__(
+        self, conn: Connection, dialect: _Dialect, clock: Clock, cache: ProfileCache | None = None
+    ) -> None:
         self._conn = conn
         self._dialect = dialect
         self._clock = clock
+        self._cache = cache or ProfileCache(0)
+        # Profiles this transaction wrote: cached once it commits (a rolled-back version
+        # number may be written again later with other content).
+        self.saved: dict[str, Profile] = {}
 
     def seen_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
         seen: set[str] = set()
@@ -269,9 +287,22 @@ class SqlWriteTransaction:
         return found
 
     def load_profiles(self, profile_ids: Iterable[str]) -> dict[str, Profile]:
+        # Versions first: a profile cached at the stored version needs no JSON decoding,
+        # which is most of the cost of reading a profile.
         found: dict[str, Profile] = {}
+        stale: list[str] = []
         t = s.profiles
         for chunk in _chunks(list(dict.fromkeys(profile_ids)), self._dialect.chunk):
+            query = select(t.c.profile_id, t.c.version).where(
+                self._dialect.is_in(t.c.profile_id, chunk)
+            )
+            for profile_id, version in self._conn.execute(query):
+                cached = self._cache.get(profile_id, version)
+                if cached is None:
+                    stale.append(profile_id)
+                else:
+                    found[profile_id] = cached
+        for chunk in _chunks(stale, self._dialect.chunk):
             query = select(t.c.data).where(self._dialect.is_in(t.c.profile_id, chunk))
             for data in self._conn.scalars(query):
                 profile = profile_from_json(data)
@@ -283,6 +314,7 @@ class SqlWriteTransaction:
             return
         # The last version of a profile wins; one statement may not update a row twice.
         latest = {p.profile_id: p for p in profiles}
+        self.saved.update(latest)
         # An upsert, not a REPLACE: an unchanged user_id leaves its index untouched.
         self._insert(
             s.profiles,
@@ -293,6 +325,7 @@ class SqlWriteTransaction:
         )
 
     def delete_profile(self, profile_id: str) -> None:
+        self.saved.pop(profile_id, None)
         for t in (s.profiles, s.segment_memberships):
             self._conn.execute(t.delete().where(t.c.profile_id == profile_id))
 
@@ -432,6 +465,21 @@ class SqlWriteTransaction:
         )
         self._append(s.segment_history, changes, _SEGMENT_CHANGE_COLUMNS)
 
+    def record_exposures(self, exposures: Sequence[Exposure]) -> None:
+        self._insert(
+            s.exposures,
+            _EXPOSURE_COLUMNS,
+            _tuples(exposures, _EXPOSURE_COLUMNS),
+            "ON CONFLICT DO NOTHING",
+        )
+
+    def record_config_version(self, version: ConfigVersion) -> bool:
+        t = s.config_versions
+        if self._conn.scalar(select(t.c.version_id).where(t.c.version_id == version.version_id)):
+            return False
+        self._conn.execute(t.insert(), _rows([version], _CONFIG_VERSION_COLUMNS))
+        return True
+
     def create_static_segment(self, segment: StaticSegment, profile_ids: Iterable[str]) -> None:
         t = s.static_segments
         if self._conn.scalar(select(t.c.key).where(t.c.key == segment.key)) is not None:
@@ -475,6 +523,10 @@ class SqlStore:
         self._clock: Clock = clock or SystemClock()
         self._writing = threading.local()
         self._closed = False
+        self._profile_cache = ProfileCache()
+        self._reads = threading.local()  # per-thread connection for driver reads (SQLite)
+        self._held: list[Any] = []
+        self._held_lock = threading.Lock()
         self._write_lock: AbstractContextManager[Any]
         if self._dialect.name == "sqlite":
             # SQLite has one writer at a time. The ingest thread pool queues here, in
@@ -505,6 +557,10 @@ class SqlStore:
         Closing twice is harmless.
         """
         self._closed = True
+        with self._held_lock:
+            held, self._held = self._held, []
+        for raw in held:
+            raw.close()
         self._engine.dispose()
 
     def _connect(self) -> Connection:
@@ -566,7 +622,10 @@ class SqlStore:
                         # insert would be dropped. Serialize writers, as SQLite does; the
                         # lock ends with the transaction.
                         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK})")
-                    yield SqlWriteTransaction(conn, self._dialect, self._clock)
+                    tx = SqlWriteTransaction(conn, self._dialect, self._clock, self._profile_cache)
+                    yield tx
+            for profile in tx.saved.values():  # committed: now they are the stored versions
+                self._profile_cache.put(profile)
         finally:
             self._writing.active = False
 
@@ -579,6 +638,58 @@ class SqlStore:
         t = s.profiles
         rows = self._read(select(t.c.data).where(t.c.profile_id == profile_id))
         return profile_from_json(rows[0].data) if rows else None
+
+    def _driver_rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Rows of one statement on a pooled driver connection, without SQLAlchemy's
+        per-call work (the decide hot path: a few point reads per decision)."""
+        if self._closed:
+            self._connect()  # raises StorageUnavailable with the message
+        sql = sql.replace("?", self._dialect.placeholder)
+        if self._dialect.name == "sqlite":
+            # Each thread keeps one connection for these reads: checking one out of the
+            # pool and back costs more than the read. In autocommit mode, a SELECT read to
+            # the end holds no transaction, so a held connection pins no WAL snapshot.
+            raw = getattr(self._reads, "connection", None)
+            if raw is None:
+                raw = self._reads.connection = self._engine.raw_connection()
+                with self._held_lock:
+                    self._held.append(raw)
+            return _fetch(raw, sql, params)
+        try:
+            raw = self._engine.raw_connection()
+        except DBAPIError as exc:
+            raise StorageUnavailable(f"Cannot reach the database at {self._display_url}.") from exc
+        try:
+            return _fetch(raw, sql, params)
+        finally:
+            raw.close()  # back to the pool
+
+    def profile_for(self, kind: IdentityKind, value: str) -> Profile | None:
+        """The profile that owns ``(kind, value)``, or ``None``: the decide hot path.
+
+        Decoded profiles are kept in a bounded cache keyed by id and checked against the
+        stored ``version`` on every call, so a profile changed by any process is read
+        again, and an unchanged one costs one indexed read and no JSON decoding.
+        """
+        rows = self._driver_rows(
+            "SELECT p.profile_id, p.version FROM identities i "
+            "JOIN profiles p ON p.profile_id = i.profile_id WHERE i.kind = ? AND i.value = ?",
+            (kind, value),
+        )
+        if not rows:
+            return None
+        profile_id, version = rows[0]
+        cached = self._profile_cache.get(profile_id, version)
+        if cached is not None:
+            return cached
+        data = self._driver_rows("SELECT data FROM profiles WHERE profile_id = ?", (profile_id,))
+        if not data:
+            return None  # merged away between the two reads
+        raw = data[0][0]
+        # SQLite hands over the JSON text; psycopg may decode JSON columns itself.
+        profile = profile_from_json(json_loads(raw) if isinstance(raw, str | bytes) else raw)
+        self._profile_cache.put(profile)
+        return profile
 
     def find_profile_id(self, kind: IdentityKind, value: str) -> str | None:
         """The id of the profile that owns ``(kind, value)``, or ``None``."""
@@ -735,6 +846,21 @@ class SqlStore:
         )
         return {row.segment_key: row.entered_at for row in self._read(query)}
 
+    def memberships_of(self, profile_ids: Iterable[str]) -> dict[str, dict[str, datetime]]:
+        """Current memberships of many profiles, one query per chunk of ids."""
+        t = s.segment_memberships
+        found: dict[str, dict[str, datetime]] = {}
+        with self._connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(profile_ids)), self._dialect.chunk):
+                query = (
+                    select(t.c.profile_id, t.c.segment_key, t.c.entered_at)
+                    .where(self._dialect.is_in(t.c.profile_id, chunk))
+                    .order_by(t.c.profile_id, t.c.entered_at, t.c.segment_key)
+                )
+                for profile_id, segment_key, entered_at in conn.execute(query):
+                    found.setdefault(profile_id, {})[segment_key] = entered_at
+        return found
+
     def segment_history(self, profile_id: str, *, limit: int = 100) -> list[SegmentChange]:
         """The profile's segment entries and exits, most recent first."""
         t = s.segment_history
@@ -815,6 +941,58 @@ class SqlStore:
             .offset(offset)
         )
         return [row.profile_id for row in self._read(query)]
+
+    def static_segments_of(self, profile_id: str) -> list[StaticSegment]:
+        """The static segments holding the profile, by key."""
+        t, m = s.static_segments, s.static_segment_members
+        query = (
+            select(*(t.c[c] for c in _STATIC_COLUMNS))
+            .join(m, m.c.key == t.c.key)
+            .where(m.c.profile_id == profile_id)
+            .order_by(t.c.key)
+        )
+        return [_static_segment(row._mapping) for row in self._read(query)]
+
+    def exposures(self, profile_id: str, *, limit: int = 100) -> list[Exposure]:
+        """The profile's exposures, most recent first."""
+        t = s.exposures
+        query = (
+            select(*(t.c[c] for c in _EXPOSURE_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.first_at.desc(), t.c.item_id)
+            .limit(limit)
+        )
+        return [Exposure(**row._mapping) for row in self._read(query)]
+
+    def config_versions(self, *, limit: int = 50) -> list[ConfigVersion]:
+        """Config versions this database has run, most recently loaded first."""
+        t = s.config_versions
+        query = (
+            select(*(t.c[c] for c in _CONFIG_VERSION_COLUMNS))
+            .order_by(t.c.loaded_at.desc(), t.c.version_id)
+            .limit(limit)
+        )
+        return [ConfigVersion(**row._mapping) for row in self._read(query)]
+
+    def config_version(self, version_id: str) -> ConfigVersion | None:
+        """One config version by id, or by a prefix that names only one."""
+        t = s.config_versions
+        query = (
+            select(*(t.c[c] for c in _CONFIG_VERSION_COLUMNS))
+            .where(t.c.version_id.startswith(version_id, autoescape=True))
+            .limit(2)
+        )
+        rows = self._read(query)
+        return ConfigVersion(**rows[0]._mapping) if len(rows) == 1 else None
+
+
+def _fetch(raw: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _static_segment(row: Mapping[str, Any]) -> StaticSegment:

@@ -102,3 +102,26 @@ def test_every_invalid_spec_file_exits_2() -> None:
         result = run("config", "check", path)
         assert result.exit_code == 2, path
         assert f"{path}:" in result.stderr, path
+
+
+def test_traits_read_without_a_traits_section_are_warnings_that_keep_exit_0(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "firstmile.yaml"
+    path.write_text(
+        "version: 1\nsegments:\n  - key: pro\n    name: Pro\n    condition: {plan: pro}\n",
+        encoding="utf-8",
+    )
+    result = run("config", "check", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok: ")
+    assert "traits not declared" in result.stdout
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith(f"warning: {path}:5: segments[0].condition.plan: ")
+    assert "traits:" in warning
+    document = json.loads(run("config", "check", path, "--json").stdout)
+    assert document["ok"] is True
+    assert document["traits"] is None
+    assert [(w["line"], w["field"]) for w in document["warnings"]] == [
+        (5, "segments[0].condition.plan")
+    ]

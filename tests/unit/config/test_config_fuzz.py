@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -104,11 +105,15 @@ configs: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
 )
 
 
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def outcome(text: str) -> OnboardingConfig | ConfigFileError:
     try:
         return parse_config(text, source="fuzz.yaml")
     except ConfigFileError as exc:
-        lines = text.count("\n") + 2
+        # YAML breaks lines at \r\n, \r, \n, NEL, LS and PS, and numbers lines that way.
+        lines = len(YAML_LINE_BREAK.findall(text)) + 2
         for problem in exc.problems:
             assert problem.file == "fuzz.yaml"
             assert problem.line is None or 1 <= problem.line <= lines

@@ -134,8 +134,8 @@ def test_the_error_is_a_config_error_listing_every_problem() -> None:
         'firstmile.yaml:8: segments[1].key: "Bad Key" is not a key: use lowercase letters, '
         "digits, `_` and `-`, starting with a letter, at most 64 characters; for example "
         "`bad_key`.",
-        "firstmile.yaml:11: extra: Unknown field `extra`. The fields here are: version, "
-        "saved_groups, segments, scores.",
+        "firstmile.yaml:11: extra: Unknown field `extra`. The fields here are: version, traits, "
+        "saved_groups, segments, scores, catalog, flows, checklists, rules, defaults, limits.",
     ]
     body = err.to_body()
     assert body["code"] == "invalid_config"

@@ -11,27 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from firstmile.api.auth import write_key_from_header
+from firstmile.api.body import read_body
 from firstmile.api.deps import FirstmileDep, LimiterDep
 from firstmile.api.responses import json_response
-from firstmile.errors import NotFound, PayloadTooLarge
+from firstmile.errors import NotFound
 from firstmile.events.envelope import ENDPOINTS
 
 router = APIRouter(tags=["tracking"])
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes without reading them all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit}.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is over {limit} bytes. Send smaller batches.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _track(
@@ -46,7 +32,7 @@ async def _track(
     header_key = write_key_from_header(request.headers.get("authorization"))
     client_ip = request.client.host if request.client else None
     limiter.check(header_key or client_ip or "anonymous")
-    body = await _read_body(request, fm.settings.max_request_bytes)
+    body = await read_body(request, fm.settings.max_request_bytes)
     content_type = request.headers.get("content-type", "")
     result = await run_in_threadpool(
         fm.ingest_http,

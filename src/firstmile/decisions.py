@@ -1,0 +1,220 @@
+"""Decisions with I/O around the pure planner: profile reads, the time budget, fallbacks,
+the exposure log and the popularity snapshot.
+
+A decision never fails the app. If the store cannot be read, the user is decided from
+the request alone with reason ``fallback``; a slot that fails or runs over the time
+budget falls back to its default (:mod:`firstmile.decide.plan`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+
+from firstmile.clock import Clock
+from firstmile.config.model import OnboardingConfig
+from firstmile.config.onboarding import OnboardingPlanConfig
+from firstmile.decide.inputs import decision_input
+from firstmile.decide.model import Plan
+from firstmile.decide.plan import compose
+from firstmile.decide.popular import Popularity, popularity
+from firstmile.decide.request import DecideRequest
+from firstmile.events.consent import ConsentPolicy
+from firstmile.events.enrich import enrich
+from firstmile.profiles.model import Profile
+from firstmile.segments.attributes import profile_attributes
+from firstmile.segments.engine import SegmentEngine
+from firstmile.storage.base import Exposure, IdentityKind, Store
+
+log = logging.getLogger(__name__)
+
+NO_CONFIG: Final = "none"  # the version decisions record when no config file is loaded
+RECOMMENDABLE_KINDS: Final = frozenset({"feature_tip", "tutorial"})
+EXPOSURES_KEPT_IN_MEMORY: Final = 100_000  # dedupe keys of the current day
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A plan and the profile it was made for (``None``: unknown user)."""
+
+    plan: Plan
+    profile_id: str | None
+
+
+class Deadline:
+    """``over()`` is true once ``seconds`` have passed since it was made."""
+
+    __slots__ = ("_end", "_timer")
+
+    def __init__(self, seconds: float, timer: Callable[[], float] = time.perf_counter) -> None:
+        self._timer = timer
+        self._end = timer() + seconds
+
+    def over(self) -> bool:
+        return self._timer() > self._end
+
+
+class ExposureLog:
+    """Exposures kept once per (profile, item, day), written in batches off the hot path.
+
+    ``add`` only appends to memory; ``flush`` writes what is pending in one transaction
+    (the server's background loop calls it, and the service on close).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Exposure] = []
+        self._seen: set[tuple[str, str, str]] = set()
+        self._day = ""
+
+    def add(self, profile_id: str, plan: Plan) -> int:
+        """Queue the items of ``plan``; returns how many were new today."""
+        day = plan.decided_at.date().isoformat()
+        added = 0
+        with self._lock:
+            if day != self._day or len(self._seen) > EXPOSURES_KEPT_IN_MEMORY:
+                self._day, self._seen = day, set()
+            for slot, item in plan.shown_items():
+                key = (profile_id, item, day)
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                self._pending.append(
+                    Exposure(profile_id, item, day, slot, plan.config_version, plan.decided_at)
+                )
+                added += 1
+        return added
+
+    def flush(self, store: Store) -> int:
+        """Write pending exposures (the store ignores ones already recorded)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            try:
+                with store.write() as tx:
+                    tx.record_exposures(pending)
+            except Exception:
+                with self._lock:
+                    self._pending[:0] = pending  # keep them for the next flush
+                raise
+        return len(pending)
+
+
+class Decider:
+    """Makes decisions for one store under whatever config is loaded."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: ConsentPolicy,
+        clock: Clock,
+        *,
+        budget_ms: float,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.budget_s = budget_ms / 1000.0
+        self.timer = timer
+        self.exposures = ExposureLog()
+        self.popularity = Popularity()
+        self._scores_cache: tuple[str, frozenset[str] | None] | None = None
+        # The user-agent parser loads its rules on first use (a few hundred ms): do it
+        # now, or the first decision after start-up would run over its time budget.
+        enrich({"userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"})
+
+    def _profile(self, request: DecideRequest) -> Profile | None:
+        ids: tuple[tuple[IdentityKind, str | None], ...] = (
+            ("user_id", request.user_id),
+            ("anonymous_id", request.anonymous_id),
+        )
+        for kind, value in ids:
+            if value is None:
+                continue
+            profile = self.store.profile_for(kind, value)
+            if profile is not None:
+                return profile
+        return None
+
+    def decide(
+        self,
+        request: DecideRequest,
+        config: OnboardingConfig | None,
+        engine: SegmentEngine | None,
+        *,
+        request_ip: str | None = None,
+        now: datetime | None = None,
+        log_exposures: bool = True,
+    ) -> Decision:
+        deadline = Deadline(self.budget_s, self.timer)
+        now = now or self.clock.now()
+        degraded = None
+        try:
+            profile = self._profile(request)
+        except Exception as exc:  # the store being down must not fail the app
+            log.warning("decide: profile read failed, deciding from the request: %s", exc)
+            profile, degraded = None, f"the profile could not be read ({type(exc).__name__})"
+        inp = decision_input(
+            profile,
+            context=request.context,
+            engine=engine,
+            policy=self.policy,
+            now=now,
+            request_ip=request_ip,
+            scores=self._scores_read(config),
+        )
+        popular = self.popularity.for_user(inp.variables["segments"])
+        inp = replace(inp, popular=popular, degraded=degraded)
+        plan = compose(
+            config.onboarding if config is not None else OnboardingPlanConfig(),
+            inp,
+            config_version=config.version_id if config is not None else NO_CONFIG,
+            over_budget=deadline.over,
+        )
+        profile_id = None if profile is None else profile.profile_id
+        if profile_id is not None and log_exposures:
+            self.exposures.add(profile_id, plan)
+        return Decision(plan, profile_id)
+
+    def _scores_read(self, config: OnboardingConfig | None) -> frozenset[str] | None:
+        if config is None:
+            return frozenset()
+        cached = self._scores_cache
+        if cached is None or cached[0] != config.version_id:
+            cached = self._scores_cache = (config.version_id, config.onboarding.scores_read())
+        return cached[1]
+
+    def refresh_popularity(self, config: OnboardingConfig, engine: SegmentEngine | None) -> int:
+        """Recount what users in each segment completed; returns the profiles read."""
+        eligible = frozenset(
+            item.id
+            for item in config.onboarding.catalog.values()
+            if item.kind in RECOMMENDABLE_KINDS
+        )
+        if not eligible:
+            self.popularity = Popularity()
+            return 0
+        now = self.clock.now()
+        count = 0
+
+        def users() -> Iterator[tuple[frozenset[str], list[str]]]:
+            nonlocal count
+            for profile in self.store.iter_profiles():
+                count += 1
+                done = [i for i, s in profile.content.items() if s.completed_at is not None]
+                if not done:
+                    continue
+                members: frozenset[str] = frozenset()
+                if engine is not None:
+                    attributes = profile_attributes(profile, now=now, policy=self.policy)
+                    members = engine.evaluate(attributes, now).members
+                yield members, done
+
+        self.popularity = popularity(users(), eligible=eligible)
+        return count
