@@ -51,7 +51,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final, Literal
 
 EventWindow = Literal["1d", "7d", "all"]
@@ -147,7 +147,8 @@ class ScoreResult:
 
     ``contributions`` (one per term, in declared order) may be given as a tuple or as a
     function building it: the compiled score passes a function, so the explanation is only
-    built when somebody reads it (segment evaluation reads ``value`` alone). Immutable.
+    built when somebody reads it (segment evaluation reads ``value`` alone). Immutable: the
+    fields are read-only properties.
 
     >>> result = ScoreResult("s", 50.0, 5.0, (), ("half",))
     >>> result.value, result.segments, result.contributions
@@ -156,13 +157,10 @@ class ScoreResult:
     True
     """
 
-    __slots__ = ("_contributions", "key", "raw", "segments", "value")
-
-    key: str
-    value: float
-    raw: float
-    segments: tuple[str, ...]  # threshold segments the value falls in, in declared order
-    _contributions: tuple[TermContribution, ...] | Callable[[], tuple[TermContribution, ...]]
+    # Read-only properties over private slots, rather than public slots behind a
+    # __setattr__ that refuses: profile views build a result per score, and assigning
+    # plain slots costs a third of going through object.__setattr__.
+    __slots__ = ("_contributions", "_key", "_raw", "_segments", "_value")
 
     def __init__(
         self,
@@ -172,27 +170,38 @@ class ScoreResult:
         contributions: tuple[TermContribution, ...] | Callable[[], tuple[TermContribution, ...]],
         segments: tuple[str, ...],
     ) -> None:
-        _set = object.__setattr__
-        _set(self, "key", key)
-        _set(self, "value", value)
-        _set(self, "raw", raw)
-        _set(self, "_contributions", contributions)
-        _set(self, "segments", segments)
+        self._key = key
+        self._value = value
+        self._raw = raw
+        self._contributions = contributions
+        self._segments = segments
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def value(self) -> float:
+        """The score, 0..100."""
+        return self._value
+
+    @property
+    def raw(self) -> float:
+        """The sum of the contributions, before scaling."""
+        return self._raw
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The threshold segments the value falls in, in declared order."""
+        return self._segments
 
     @property
     def contributions(self) -> tuple[TermContribution, ...]:
         """What each term added, in declared order (built on first read)."""
         contributions = self._contributions
         if callable(contributions):
-            contributions = contributions()
-            object.__setattr__(self, "_contributions", contributions)
+            contributions = self._contributions = contributions()
         return contributions
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"ScoreResult is immutable: cannot assign {name}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"ScoreResult is immutable: cannot delete {name}")
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.key, self.value, self.raw, self.contributions, self.segments)
@@ -215,10 +224,24 @@ class ScoreResult:
 
 CompiledScore = Callable[[Mapping[str, Any], datetime], ScoreResult]
 
+Measured = tuple[float, float, list[float], float]
+"""What a compiled score measures: (value, raw, the value of each term after its cap, decay).
+
+Everything a :class:`ScoreResult` holds, without building one (see
+:meth:`ScoreDefinition.result`).
+"""
+
+MeasureScore = Callable[[Mapping[str, Any], datetime], Measured]
+
 
 @dataclass(frozen=True, slots=True)
 class ScoreDefinition:
-    """One score as declared in the config; compiled once, when it is built."""
+    """One score as declared in the config; compiled once, when it is built.
+
+    ``compiled(attributes, now)`` computes the :class:`ScoreResult`. ``measure(attributes,
+    now)`` computes the same numbers without the result object, for segment evaluation,
+    which reads the value alone and builds results only when asked (:meth:`result`).
+    """
 
     key: str
     name: str
@@ -227,12 +250,21 @@ class ScoreDefinition:
     description: str = ""
     half_life: timedelta | None = None
     thresholds: tuple[Threshold, ...] = ()
+    measure: MeasureScore = field(init=False, repr=False, compare=False)
     compiled: CompiledScore = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.half_life is not None and self.half_life <= timedelta(0):
             raise ValueError("half_life must be positive")
-        object.__setattr__(self, "compiled", compile_score(self))
+        measure = compile_measure(self)
+        object.__setattr__(self, "measure", measure)
+        object.__setattr__(self, "compiled", _scored(self, measure))
+
+    def result(self, measured: Measured) -> ScoreResult:
+        """The :class:`ScoreResult` of a measurement (contributions built on first read)."""
+        value, raw, values, decay = measured
+        segments = tuple(t.segment for t in self.thresholds if t.contains(value))
+        return ScoreResult(self.key, value, raw, partial(_explain, self, values, decay), segments)
 
     @property
     def attributes(self) -> frozenset[str]:
@@ -259,31 +291,6 @@ def number(value: Any) -> float:
             return 0.0
         return result if math.isfinite(result) else 0.0
     return 0.0
-
-
-def _getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
-    parts = tuple(path.split("."))
-
-    def get(attributes: Mapping[str, Any]) -> Any:
-        value: Any = attributes
-        for part in parts:
-            if type(value) is not dict and not isinstance(value, Mapping):
-                return None
-            value = value.get(part)
-        return value
-
-    return get
-
-
-def _event_getter(event: str, window: EventWindow) -> Callable[[Mapping[str, Any]], Any]:
-    count_key = EVENT_COUNT_KEYS[window]
-
-    def get(attributes: Mapping[str, Any]) -> Any:
-        events = attributes.get(EVENTS_ATTRIBUTE)
-        counts = events.get(event) if isinstance(events, Mapping) else None
-        return counts.get(count_key) if isinstance(counts, Mapping) else None
-
-    return get
 
 
 def _as_time(value: Any) -> datetime | None:
@@ -340,8 +347,10 @@ def _decay(half_life_seconds: float, last_seen: Any, now: datetime) -> float:
 
 
 # How a compiled score reads a term: (event name, count key, None) for an event term,
-# (None, None, path parts) for an attribute term.
-_Reader = tuple[str | None, str | None, tuple[str, ...] | None, float, float, bool]
+# (None, attribute, None) for an attribute term with a one-part path (the usual case),
+# (None, "", path parts) for a longer path; then the term's weight, its cap (infinite
+# when none) and whether it decays.
+_Reader = tuple[str | None, str, tuple[str, ...] | None, float, float, bool]
 
 
 def _read_path(attributes: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
@@ -364,7 +373,8 @@ def _plan(definition: ScoreDefinition) -> tuple[tuple[_Reader, ...], float | Non
             readers.append((term.event, count_key, None, float(term.weight), cap, decays))
         else:
             parts = tuple(term.attribute.split("."))
-            readers.append((None, None, parts, float(term.weight), cap, decays))
+            key, path = (parts[0], None) if len(parts) == 1 else ("", parts)
+            readers.append((None, key, path, float(term.weight), cap, decays))
     plan = tuple(readers)
     half_life_seconds = (
         definition.half_life.total_seconds()
@@ -374,37 +384,53 @@ def _plan(definition: ScoreDefinition) -> tuple[tuple[_Reader, ...], float | Non
     return plan, half_life_seconds
 
 
-def _explainer(
-    terms: tuple[Term, ...], plan: tuple[_Reader, ...], values: list[float], decay: float
-) -> Callable[[], tuple[TermContribution, ...]]:
-    """The contributions of one computation, built when first read."""
+def _explain(
+    definition: ScoreDefinition, values: list[float], decay: float
+) -> tuple[TermContribution, ...]:
+    """The contributions of one measurement (the values read, after the caps)."""
+    contributions = []
+    for term, value in zip(definition.terms, values, strict=True):
+        decays = definition.half_life is not None and isinstance(term, EventTerm)
+        factor = decay if decays else 1.0
+        contributions.append(
+            TermContribution(term, value, factor, float(term.weight) * value * factor)
+        )
+    return tuple(contributions)
 
-    def explain() -> tuple[TermContribution, ...]:
-        contributions = []
-        for term, reader, value in zip(terms, plan, values, strict=True):
-            factor = decay if reader[5] else 1.0
-            contributions.append(TermContribution(term, value, factor, reader[3] * value * factor))
-        return tuple(contributions)
 
-    return explain
+def _scored(definition: ScoreDefinition, measure: MeasureScore) -> CompiledScore:
+    result = definition.result
+    return lambda attributes, now: result(measure(attributes, now))
 
 
 def compile_score(definition: ScoreDefinition) -> CompiledScore:
     """The score as one closure ``(attributes, now) -> ScoreResult``.
 
-    Everything that does not depend on the profile is decided here: the getters, the
-    weights and caps, which terms decay. A call reads each term once, computes the decay
-    once, and leaves the per-term explanation (``contributions``) to be built on demand.
+    A call reads each term once, computes the decay once, and leaves the per-term
+    explanation (``contributions``) to be built on demand.
     """
-    terms = definition.terms
+    return _scored(definition, compile_measure(definition))
+
+
+def compile_measure(definition: ScoreDefinition) -> MeasureScore:
+    """The score as one closure ``(attributes, now) -> Measured``.
+
+    Everything that does not depend on the profile is decided here: the getters, the
+    weights and caps, which terms decay.
+    """
     plan, half_life_seconds = _plan(definition)
-    scale_min = definition.scale.min
-    scale_span = definition.scale.max - definition.scale.min
-    bounds = tuple((t.segment, t.min, t.max) for t in definition.thresholds)
-    key = definition.key
+    return _measure(plan, half_life_seconds, definition.scale)
+
+
+def _measure(
+    plan: tuple[_Reader, ...], half_life_seconds: float | None, scale: Scale
+) -> MeasureScore:
+    """The closure of :func:`compile_measure`, over what it decided."""
+    scale_min = scale.min
+    scale_span = scale.max - scale.min
     isfinite = math.isfinite
 
-    def compute(attributes: Mapping[str, Any], now: datetime) -> ScoreResult:
+    def measure(attributes: Mapping[str, Any], now: datetime) -> Measured:
         decay = 1.0
         if half_life_seconds is not None:
             decay = _decay(half_life_seconds, attributes.get(LAST_SEEN_ATTRIBUTE), now)
@@ -413,17 +439,22 @@ def compile_score(definition: ScoreDefinition) -> CompiledScore:
             events = None
         raw = 0.0
         values: list[float] = []
-        for event, count_key, parts, weight, cap, decays in plan:
-            if event is not None:
-                found: Any = None
-                if events is not None:
-                    counts = events.get(event)
-                    if type(counts) is dict or isinstance(counts, Mapping):
-                        found = counts.get(count_key)
+        for event, name, parts, weight, cap, decays in plan:
+            if event is None:
+                if parts is None:
+                    found: Any = attributes.get(name)
+                else:
+                    found = _read_path(attributes, parts)
+            elif events is None:
+                found = None
             else:
-                assert parts is not None
-                found = _read_path(attributes, parts)
-            # number(found), inlined
+                counts = events.get(event)
+                # A user who never sent the event has no counts: skip the Mapping test.
+                if type(counts) is dict or (counts is not None and isinstance(counts, Mapping)):
+                    found = counts.get(name)
+                else:
+                    found = None
+            # number(found), inlined for the counts and numbers nearly every term reads
             kind = found.__class__
             if kind is int:
                 try:
@@ -432,14 +463,15 @@ def compile_score(definition: ScoreDefinition) -> CompiledScore:
                     value = 0.0
             elif kind is float:
                 value = found if isfinite(found) else 0.0
-            elif kind is bool:
-                value = 1.0 if found else 0.0
-            else:
+            elif found is None:
                 value = 0.0
+            else:
+                value = number(found)  # a boolean, or something that counts 0
             if cap < value:  # noqa: PLR1730 (min() is a call per term)
                 value = cap
             values.append(value)
-            raw += weight * value * (decay if decays else 1.0)
+            # The same arithmetic as the definition, term by term: results are exact.
+            raw += weight * value * decay if decays else weight * value
         # scale.apply(raw), inlined
         position = (raw - scale_min) / scale_span
         if not position > 0.0:  # also NaN
@@ -448,16 +480,9 @@ def compile_score(definition: ScoreDefinition) -> CompiledScore:
             scaled = 100.0
         else:
             scaled = 100.0 * position
-        segments = tuple(
-            [
-                segment
-                for segment, low, high in bounds
-                if scaled >= low and (high is None or scaled < high)
-            ]
-        )
-        return ScoreResult(key, scaled, raw, _explainer(terms, plan, values, decay), segments)
+        return scaled, raw, values, decay
 
-    return compute
+    return measure
 
 
 def compute_score(

@@ -292,9 +292,11 @@ def test_score_results_compare_by_value_and_are_immutable() -> None:
     assert ScoreResult("k", 1.0, 1.0, (), ()) == ScoreResult("k", 1.0, 1.0, lambda: (), ())
     assert "ScoreResult(key='engaged'" in repr(one)
     with pytest.raises(AttributeError):
-        one.value = 5.0
+        one.value = 5.0  # type: ignore[misc]
     with pytest.raises(AttributeError):
         del one.raw
+    with pytest.raises(AttributeError):
+        one.note = "extra"  # type: ignore[attr-defined]
 
 
 class ReadOnly(Mapping[str, Any]):
@@ -344,3 +346,96 @@ def test_huge_integers_count_zero() -> None:
     definition = engaged(terms=(AttributeTerm("n", weight=1),))
     assert compute_score(definition, {"n": 10**400}, NOW).raw == 0
     assert compute_score(definition, {"n": 7}, NOW).raw == 7
+
+
+# -- the compiled fast path: every kind of read, and the thresholds ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "segments"),
+    [
+        (0.0, ("at_risk",)),
+        (19.9, ("at_risk",)),
+        (20.0, ("middle",)),
+        (59.9, ("middle",)),
+        (60.0, ("engaged_users",)),
+        (100.0, ("engaged_users",)),
+    ],
+)
+def test_several_thresholds_pick_their_segments_in_order(
+    value: float, segments: tuple[str, ...]
+) -> None:
+    definition = engaged(terms=(AttributeTerm("x", weight=1),), half_life=None)
+    assert compute_score(definition, {"x": value}, NOW).segments == segments
+
+
+@pytest.mark.parametrize(
+    ("threshold", "inside", "outside"),
+    [
+        (Threshold("s", min=50), (50.0, 100.0), (49.9, 0.0)),
+        (Threshold("s", 10, 20), (10.0,), (20.0,)),
+    ],
+)
+def test_one_threshold(
+    threshold: Threshold, inside: tuple[float, ...], outside: tuple[float, ...]
+) -> None:
+    definition = engaged(
+        terms=(AttributeTerm("x", weight=1),), half_life=None, thresholds=(threshold,)
+    )
+    for value in inside:
+        assert compute_score(definition, {"x": value}, NOW).segments == ("s",)
+    for value in outside:
+        assert compute_score(definition, {"x": value}, NOW).segments == ()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "raw"),
+    [
+        ({}, 0.0),
+        ({"events": None}, 0.0),
+        ({"events": {"Completed Step": None}}, 0.0),
+        ({"events": {"Completed Step": "3"}}, 0.0),
+        ({"events": {"Completed Step": {"count_7d": None}}}, 0.0),
+        ({"events": {"Completed Step": {"count_7d": True}}}, 10.0),
+        ({"events": {"Completed Step": {"count_7d": 2.5}}}, 25.0),
+        ({"events": {"Completed Step": {"count_7d": math.nan}}}, 0.0),
+        ({"events": {"Completed Step": {"count_7d": 10**400}}}, 0.0),
+        ({"events": {"Completed Step": {"count_7d": 9}}}, 50.0),  # capped at 5
+        ({"events": ReadOnly({"Completed Step": {"count_7d": 2}})}, 20.0),
+        ({"events": {"Completed Step": ReadOnly({"count_7d": 2})}}, 20.0),
+        ({"plan": {"seats": 3}}, 3.0),
+        ({"plan": {"seats": True}}, 1.0),
+        ({"plan": ReadOnly({"seats": 3})}, 3.0),
+        ({"plan": 3}, 0.0),
+        ({"plan": None}, 0.0),
+        ({"flag": True}, 2.0),
+        ({"flag": "yes"}, 0.0),
+    ],
+)
+def test_every_kind_of_read(attributes: dict[str, Any], raw: float) -> None:
+    definition = engaged(
+        terms=(
+            EventTerm("Completed Step", "7d", weight=10, cap=5),
+            AttributeTerm("plan.seats", weight=1),
+            AttributeTerm("flag", weight=2),
+        ),
+        half_life=None,
+    )
+    result = compute_score(definition, attributes, NOW)
+    assert result.raw == raw
+    assert result.raw == sum(c.contribution for c in result.contributions)
+
+
+@given(
+    steps=st.integers(min_value=-3, max_value=9) | st.none() | st.booleans(),
+    invites=st.floats(allow_nan=True) | st.integers(),
+    days=st.floats(min_value=-3, max_value=40),
+)
+def test_a_measurement_holds_what_the_result_holds(steps: Any, invites: Any, days: float) -> None:
+    definition = engaged()
+    attributes = attrs(steps, invites, True, (NOW - timedelta(days=days)).isoformat())
+    value, raw, values, decay = definition.measure(attributes, NOW)
+    result = definition.compiled(attributes, NOW)
+    assert (value, raw) == (result.value, result.raw)
+    assert values == [c.value for c in result.contributions]
+    assert definition.result((value, raw, values, decay)) == result

@@ -52,16 +52,28 @@ def _member_test(items: Sequence[Any], *, insensitive: bool) -> Predicate:
 
         return is_in_folded
 
-    keys = frozenset(same_value_key(item) for item in items if is_scalar(item))
+    keys = member_keys(items)
 
     def is_in(value: Any, now: float) -> bool:
         if type(value) is str:
             return value in keys
         if type(value) is list:
-            return any(same_value_key(item) in keys for item in value)
+            for item in value:
+                if (item if type(item) is str else same_value_key(item)) in keys:
+                    return True
+            return False
         return same_value_key(value) in keys
 
     return is_in
+
+
+def member_keys(items: Sequence[Any]) -> frozenset[Any]:
+    """The keys (:func:`same_value_key`) of the items ``$in`` can match: the scalars.
+
+    A string is its own key, so ``value in member_keys(items)`` is the whole test for a
+    string value.
+    """
+    return frozenset(same_value_key(item) for item in items if is_scalar(item))
 
 
 def membership(*, negated: bool, insensitive: bool) -> OperatorFactory:
@@ -113,9 +125,33 @@ def all_match(*, insensitive: bool) -> OperatorFactory:
                     return False
             return True
 
-        return has_all
+        if insensitive or not all(type(item) is str for item in expected):
+            return has_all
+        return _has_all_texts(tuple(expected), has_all)
 
     return factory
+
+
+def _has_all_texts(texts: tuple[str, ...], has_all: Predicate) -> Predicate:
+    """``$all`` of strings (``{"tags": {"$all": ["a", "b"]}}``), the usual case.
+
+    On a list of strings, each string literal matches an item exactly when it is equal to
+    it, so the test is containment; a list holding anything else (which the literal may
+    match after coercion: ``10`` matches ``"10"``) goes to the general ``has_all``.
+    """
+
+    def has_all_texts(value: Any, now: float) -> bool:
+        if type(value) is not list:
+            return False
+        for item in value:
+            if type(item) is not str:
+                return has_all(value, now)
+        for text in texts:  # noqa: SIM110 (a loop beats all() on a generator)
+            if text not in value:
+                return False
+        return True
+
+    return has_all_texts
 
 
 def _is_operator_object(value: Any) -> bool:
@@ -143,7 +179,11 @@ def op_elem_match(expected: Any, ctx: Context, path: Path) -> Predicate:
     def some_item(value: Any, now: float) -> bool:
         if type(value) is not list:
             return False
-        return any(js_truthy(item) and check(item, now) for item in value)
+        for item in value:  # noqa: SIM110 (a loop beats any() on a generator)
+            # An object, the usual item, is always truthy: no call to js_truthy for it.
+            if (type(item) is dict or js_truthy(item)) and check(item, now):
+                return True
+        return False
 
     return some_item
 

@@ -24,10 +24,10 @@ from firstmile.conditions.context import (
     negate,
     show,
 )
-from firstmile.conditions.jsvalues import TIME_TYPES, js_string
+from firstmile.conditions.jsvalues import js_string
+from firstmile.conditions.leaves import leaf
 from firstmile.conditions.literals import literal
 from firstmile.conditions.operators import OPERATORS, operator_predicate
-from firstmile.conditions.paths import compile_getter, step
 from firstmile.conditions.timestamps import now_seconds
 from firstmile.errors import ConditionError
 
@@ -228,22 +228,7 @@ class _Compiler:
             self.attributes.add(key)
         if check is always_true or check is always_false:
             return check
-        return _leaf(key, check)
-
-
-def _leaf(key: str, check: Predicate) -> Predicate:
-    """Read the attribute at ``key`` and test it (one closure for the common one-part path)."""
-    if "." in key:
-        get = compile_getter(key)
-        return lambda attributes, now: check(get(attributes), now)
-
-    def read_and_check(attributes: Any, now: float) -> bool:
-        value = attributes.get(key) if type(attributes) is dict else step(attributes, key)
-        if value.__class__ in TIME_TYPES:
-            value = value.isoformat()
-        return check(value, now)
-
-    return read_and_check
+        return leaf(key, value, check)
 
 
 def _is_json(value: Any) -> bool:

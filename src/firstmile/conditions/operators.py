@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from operator import ge, gt, le, lt
+from operator import eq, ge, gt, le, lt, ne
 from typing import Any, Final
 
 from firstmile.conditions import arrays
@@ -36,8 +36,8 @@ from firstmile.conditions.jsvalues import (
 )
 from firstmile.conditions.literals import op_eq, op_ne
 from firstmile.conditions.regex import RegexSyntaxError, compile_js_regex
-from firstmile.conditions.timestamps import parse_duration, timestamp_seconds
-from firstmile.conditions.versions import padded_version
+from firstmile.conditions.timestamps import parse_duration, text_seconds, timestamp_seconds
+from firstmile.conditions.versions import text_version_key, version_key
 
 # --- $gt $gte $lt $lte ------------------------------------------------------------------------
 
@@ -176,28 +176,43 @@ def _regex(ignore_case: bool) -> OperatorFactory:
 
 # --- $veq $vne $vgt $vgte $vlt $vlte ----------------------------------------------------------
 
+# Each compares (value key, bound key): the padded versions as UTF-16 code units (bytes).
 _VERSION: Final[dict[str, Comparison]] = {
-    "$veq": lambda value, expected: bool(value == expected),
-    "$vne": lambda value, expected: bool(value != expected),
-    "$vgt": lambda value, expected: code_unit_less(expected, value),
-    "$vgte": lambda value, expected: not code_unit_less(value, expected),
-    "$vlt": code_unit_less,
-    "$vlte": lambda value, expected: not code_unit_less(expected, value),
+    "$veq": eq,
+    "$vne": ne,
+    "$vgt": gt,
+    "$vgte": ge,
+    "$vlt": lt,
+    "$vlte": le,
 }
+
+
+VERSION_OPERATORS: Final = frozenset(_VERSION)
+
+
+def _version_bound(operator: str, expected: Any, ctx: Context, path: Path) -> bytes:
+    """The key of a version operand, rejecting one that is not a version."""
+    if not (type(expected) is str and expected) and not is_number(expected):
+        ctx.reject(
+            path,
+            f"{operator} needs a version string, got {describe(expected)}; for example "
+            f'{{"{operator}": "2.4.0"}}.',
+        )
+    return version_key(expected)
+
+
+def version_text_test(operator: str, bound: bytes) -> Callable[[str], bool]:
+    """The version operator on a string value: one call to a cache, one comparison."""
+    compare = _VERSION[operator]
+    return lambda text: compare(text_version_key(text), bound)
 
 
 def _version(operator: str) -> OperatorFactory:
     compare = _VERSION[operator]
 
     def factory(expected: Any, ctx: Context, path: Path) -> Predicate:
-        if not (type(expected) is str and expected) and not is_number(expected):
-            ctx.reject(
-                path,
-                f"{operator} needs a version string, got {describe(expected)}; for example "
-                f'{{"{operator}": "2.4.0"}}.',
-            )
-        bound = padded_version(expected)
-        return lambda value, now: compare(padded_version(value), bound)
+        bound = _version_bound(operator, expected, ctx, path)
+        return lambda value, now: compare(version_key(value), bound)
 
     return factory
 
@@ -215,16 +230,17 @@ def _relative_time(operator: str) -> OperatorFactory:
                 f'(units s, m, h, d, w; combine them as "1d12h"), got {describe(expected)}.',
             )
         ctx.mark_time()
+        # Timestamps are mostly ISO-8601 text: the cached parse is called directly.
         if operator == "$within":
 
             def within(value: Any, now: float) -> bool:
-                moment = timestamp_seconds(value)
+                moment = text_seconds(value) if type(value) is str else timestamp_seconds(value)
                 return moment is not None and moment >= now - seconds
 
             return within
 
         def older_than(value: Any, now: float) -> bool:
-            moment = timestamp_seconds(value)
+            moment = text_seconds(value) if type(value) is str else timestamp_seconds(value)
             return moment is not None and moment < now - seconds
 
         return older_than

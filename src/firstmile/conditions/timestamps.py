@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Final
 
 UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -49,11 +50,7 @@ def timestamp_seconds(value: Any) -> float | None:
     """Seconds since the epoch for a timestamp attribute; None when it is not one."""
     kind = type(value)
     if kind is str:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return _aware(moment).timestamp()
+        return text_seconds(value)
     if kind is int or kind is float:
         seconds = float(value) if kind is float or abs(value) < 2**63 else math.nan
         if not math.isfinite(seconds):
@@ -66,6 +63,26 @@ def timestamp_seconds(value: Any) -> float | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def text_seconds(text: str) -> float | None:
+    """:func:`timestamp_seconds` of a string (cached).
+
+    One profile's timestamps are read by several conditions of an evaluation (``last_seen``
+    by every ``$within`` on it), and parsing is the dearest part of reading one.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return _aware(moment).timestamp()
+
+
 def now_seconds(now: datetime | None) -> float:
     """The evaluation's "now" as epoch seconds: the given time, else the current UTC time."""
-    return datetime.now(UTC).timestamp() if now is None else _aware(now).timestamp()
+    return datetime.now(UTC).timestamp() if now is None else _epoch_seconds(now)
+
+
+@lru_cache(maxsize=16)
+def _epoch_seconds(moment: datetime) -> float:
+    # Callers evaluate many conditions at one given time, each converting it.
+    return _aware(moment).timestamp()

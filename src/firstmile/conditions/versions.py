@@ -53,3 +53,32 @@ def padded_version(value: Any) -> str:
     elif kind is not str or not value:
         value = "0"
     return _padded(value)
+
+
+@lru_cache(maxsize=4096)
+def text_version_key(text: str) -> bytes:
+    """A version string in a form that compares with ``<`` and ``==`` (``""`` is ``"0"``).
+
+    That is the padded version as UTF-16 code units, so bytes order is JavaScript's order
+    of the padded strings, and a comparison is one operation on cached keys.
+
+    >>> text_version_key("1.0.0-rc.1") < text_version_key("1.0.0") == text_version_key("v1.0.0")
+    True
+    """
+    return _padded(text or "0").encode("utf-16-be", "surrogatepass")
+
+
+def version_key(value: Any) -> bytes:
+    """:func:`text_version_key` of any value, as :func:`padded_version` reads it.
+
+    Numbers are written as text; anything else that is not a string counts as ``"0"``.
+    """
+    kind = type(value)
+    if kind is str:
+        return text_version_key(value)
+    if kind is int or kind is float:
+        return text_version_key(js_string(value))
+    return _ZERO
+
+
+_ZERO = text_version_key("0")

@@ -10,33 +10,32 @@ new membership into entered/exited changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress
 from typing import Any
 
+from firstmile.conditions.context import Predicate
 from firstmile.conditions.timestamps import now_seconds
 from firstmile.config.model import OnboardingConfig
-from firstmile.scores import ScoreResult
+from firstmile.scores import Measured, MeasureScore, ScoreDefinition, ScoreResult
 from firstmile.segments.attributes import is_time_dependent
 from firstmile.storage.base import SegmentChangeKind
 
 _FAMILIES = ("events", "segments", "scores", "computed")
 
-# One segment of the evaluation order, decided when the engine is built:
-# (key, condition predicate, whether it reads the time,
-#  score key, compiled score, threshold min, threshold max) -- a rule segment has a
-# predicate, a threshold segment has the score fields.
-_Step = tuple[
-    str,
-    Callable[[Any, float], bool] | None,
-    bool,
-    str,
-    Callable[[Mapping[str, Any], datetime], ScoreResult] | None,
-    float,
-    float | None,
-]
+# The evaluation order, decided when the engine is built, as a run of batches: each batch
+# is the rule segments (key, condition predicate) then the threshold segments (key, score
+# key, the score's measure, threshold min, threshold max) that come next in
+# ``segment_order``. Rules come before thresholds there unless a rule reads a threshold
+# segment, so the order is usually one batch, and evaluating it two tight loops. A batch
+# starts with the scores its rules read (``scores.<key>``) that no earlier step measured:
+# they are measured first, so a rule never reads a score before it is computed.
+_Rule = tuple[str, Predicate]
+_Threshold = tuple[str, str, MeasureScore, float, float | None]
+_Measure = tuple[str, MeasureScore]
+_Batch = tuple[tuple[_Measure, ...], tuple[_Rule, ...], tuple[_Threshold, ...]]
 
 
 def _root(path: str) -> str:
@@ -71,6 +70,43 @@ class Evaluation:
 
     members: frozenset[str]
     scores: Mapping[str, ScoreResult]
+
+
+class MeasuredScores(Mapping[str, ScoreResult]):
+    """The scores of one evaluation, each :class:`ScoreResult` built when first read.
+
+    Evaluation needs the values alone; building the result objects (and their lazy
+    explanations) for every score of every profile would cost about a tenth of a whole
+    evaluation, and most are never read. A result is built from the numbers measured
+    during the evaluation, so it is what an eager result would have been.
+    """
+
+    __slots__ = ("_definitions", "_measured", "_results")
+
+    def __init__(
+        self, definitions: Mapping[str, ScoreDefinition], measured: dict[str, Measured]
+    ) -> None:
+        self._definitions = definitions
+        self._measured = measured
+        self._results: dict[str, ScoreResult] | None = None
+
+    def __getitem__(self, key: str) -> ScoreResult:
+        if self._results is None:
+            self._results = {}
+        result = self._results.get(key)
+        if result is None:
+            measured = self._measured[key]  # KeyError: not computed in this evaluation
+            result = self._results[key] = self._definitions[key].result(measured)
+        return result
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._measured)
+
+    def __len__(self) -> int:
+        return len(self._measured)
+
+    def __repr__(self) -> str:
+        return f"MeasuredScores({dict(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +159,43 @@ class SegmentEngine:
                 else:
                     self._index.setdefault(root, set()).add(key)
         self.time_dependent = frozenset(time_dependent)
-        steps: list[_Step] = []
+        self._batches = self._plan(config)
+        self._uses_time = any(rule.uses_time for rule in self._rules.values())
+        # Every segment out, in evaluation order: each evaluation starts from a copy,
+        # which is several times cheaper than dict.fromkeys on the keys.
+        self._none_in = dict.fromkeys(config.segment_order, False)
+
+    def _plan(self, config: OnboardingConfig) -> tuple[_Batch, ...]:
+        """The batches of the evaluation order (see ``_Batch``)."""
+        batches: list[_Batch] = []
+        first: list[_Measure] = []
+        rules: list[_Rule] = []
+        thresholds: list[_Threshold] = []
+        measured: set[str] = set()
         for key in config.segment_order:
             segment = self._rules.get(key)
             if segment is not None:
-                compiled = segment.compiled
-                steps.append((key, compiled.predicate, compiled.uses_time, "", None, 0.0, None))
+                if thresholds:  # a rule after thresholds starts the next batch
+                    batches.append((tuple(first), tuple(rules), tuple(thresholds)))
+                    first, rules, thresholds = [], [], []
+                for path in sorted(segment.attributes):
+                    read = (
+                        self._scores.get(path.split(".", 2)[1])
+                        if path.startswith("scores.")
+                        else None
+                    )
+                    if read is not None and read.key not in measured:
+                        measured.add(read.key)
+                        first.append((read.key, read.measure))
+                rules.append((key, segment.compiled.predicate))
             else:
                 threshold = self._thresholds[key]
                 score = self._scores[threshold.score]
-                steps.append(
-                    (key, None, False, score.key, score.compiled, threshold.min, threshold.max)
-                )
-        self._steps = tuple(steps)
-        self._uses_time = any(step[2] for step in steps)
-        self._order = tuple(config.segment_order)
+                measured.add(score.key)
+                thresholds.append((key, score.key, score.measure, threshold.min, threshold.max))
+        if first or rules or thresholds:
+            batches.append((tuple(first), tuple(rules), tuple(thresholds)))
+        return tuple(batches)
 
     @property
     def segment_keys(self) -> tuple[str, ...]:
@@ -172,31 +230,50 @@ class SegmentEngine:
         Segments not re-evaluated keep their ``previous`` membership. ``attributes`` gets
         ``segments`` and ``scores`` filled in (it is the caller's working copy).
         """
-        segments: dict[str, bool] = dict.fromkeys(self._order, False)
+        segments = self._none_in.copy()
         for key in previous:
             if key in segments:
                 segments[key] = True
         attributes["segments"] = segments
-        scores: dict[str, ScoreResult] = {}
+        measured: dict[str, Measured] = {}
         score_values: dict[str, float] = attributes.setdefault("scores", {})
-        steps = self._steps if only is None else [s for s in self._steps if s[0] in only]
+        # Every predicate gets the time; those without relative time do not read it.
         now_s = now_seconds(now) if self._uses_time else 0.0
-        for key, predicate, uses_time, score_key, compute, low, high in steps:
-            if predicate is not None:
-                segments[key] = predicate(attributes, now_s if uses_time else 0.0)
-                continue
-            result = scores.get(score_key)
-            if result is None:
-                assert compute is not None
-                result = scores[score_key] = compute(attributes, now)
-                score_values[score_key] = result.value
-            value = result.value
-            segments[key] = low <= value and (high is None or value < high)
-        return Evaluation(members=frozenset(compress(segments, segments.values())), scores=scores)
+        batches = self._batches if only is None else _only(self._batches, only)
+        for first, rules, thresholds in batches:
+            for score_key, measure in first:
+                if score_key not in measured:
+                    read = measured[score_key] = measure(attributes, now)
+                    score_values[score_key] = read[0]
+            for key, predicate in rules:
+                segments[key] = predicate(attributes, now_s)
+            for key, score_key, measure, low, high in thresholds:
+                score = measured.get(score_key)
+                if score is None:
+                    score = measured[score_key] = measure(attributes, now)
+                    score_values[score_key] = score[0]
+                value = score[0]
+                segments[key] = low <= value and (high is None or value < high)
+        return Evaluation(
+            members=frozenset(compress(segments, segments.values())),
+            scores=MeasuredScores(self._scores, measured),
+        )
 
     def scores(self, attributes: dict[str, Any], now: datetime) -> dict[str, ScoreResult]:
         """Every score of the config (for profile views and reasons)."""
         return {key: score.compiled(attributes, now) for key, score in self._scores.items()}
+
+
+def _only(batches: tuple[_Batch, ...], only: Collection[str]) -> list[_Batch]:
+    """The batches keeping only the segments in ``only``."""
+    return [
+        (
+            first,  # cheap, and a kept rule may read them
+            tuple(rule for rule in rules if rule[0] in only),
+            tuple(threshold for threshold in thresholds if threshold[0] in only),
+        )
+        for first, rules, thresholds in batches
+    ]
 
 
 def membership_changes(

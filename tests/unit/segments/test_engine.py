@@ -181,3 +181,104 @@ def test_previous_members_outside_the_config_are_ignored() -> None:
     result = e.evaluate(a, NOW, previous={"not_a_segment"}, only=())
     assert result.members == frozenset()
     assert "not_a_segment" not in a["segments"]
+
+
+INTERLEAVED = """
+version: 1
+segments:
+  - key: pro
+    name: Pro plan
+    condition: {plan: pro}
+  - key: engaged_pro
+    name: Engaged pro
+    condition: {segments.engaged_users: true, segments.pro: true}
+scores:
+  - key: engaged
+    name: Engaged
+    terms:
+      - {event: Completed Step, window: all, weight: 10, cap: 5}
+    scale: {max: 50}
+    thresholds:
+      - {segment: engaged_users, min: 60}
+      - {segment: some_engagement, min: 10, max: 60}
+"""
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 4, 9])
+def test_rules_reading_threshold_segments_run_after_them(count: int) -> None:
+    e = engine(INTERLEAVED)
+    order = e.config.segment_order
+    assert order.index("engaged_pro") > order.index("engaged_users")
+    a = attrs(steps(profile(plan="pro"), count))
+    result = e.evaluate(a, NOW)
+    value = min(count, 5) * 10 / 50 * 100
+    assert result.scores["engaged"].value == pytest.approx(value)
+    assert ("engaged_users" in result.members) is (value >= 60)
+    assert ("some_engagement" in result.members) is (10 <= value < 60)
+    assert ("engaged_pro" in result.members) is (value >= 60)
+    assert a["segments"] == {key: key in result.members for key in order}
+
+
+def test_partial_evaluation_across_batches() -> None:
+    e = engine(INTERLEAVED)
+    a = attrs(steps(profile(plan="free"), 9))
+    result = e.evaluate(a, NOW, previous={"pro"}, only={"engaged_pro"})
+    # engaged_pro reads the previous membership of the segments not re-evaluated.
+    assert result.members == {"pro"}
+    assert result.scores == {}
+    result = e.evaluate(a, NOW, previous={"pro"}, only={"engaged_users", "engaged_pro"})
+    assert result.members == {"pro", "engaged_users", "engaged_pro"}
+    assert set(result.scores) == {"engaged"}
+
+
+def test_scores_of_an_evaluation_are_the_results_a_direct_computation_gives() -> None:
+    e = engine(INTERLEAVED)
+    a = attrs(steps(profile(plan="pro"), 2))
+    result = e.evaluate(a, NOW)
+    direct = e.scores(a, NOW)
+    assert dict(result.scores) == direct
+    assert result.scores == direct
+    assert len(result.scores) == 1
+    assert list(result.scores) == ["engaged"]
+    engaged = result.scores["engaged"]
+    assert engaged is result.scores["engaged"]  # built once
+    assert engaged.segments == ("some_engagement",)
+    assert [c.contribution for c in engaged.contributions] == [20.0]
+    assert "ScoreResult(key='engaged'" in repr(result.scores)
+    with pytest.raises(KeyError):
+        result.scores["missing"]
+
+
+def test_score_results_keep_what_was_measured_during_the_evaluation() -> None:
+    e = engine(INTERLEAVED)
+    a = attrs(steps(profile(), 2))
+    result = e.evaluate(a, NOW)
+    a["events"]["Completed Step"]["count"] = 5  # the caller's copy changes afterwards
+    assert result.scores["engaged"].raw == 20.0
+    assert e.scores(a, NOW)["engaged"].raw == 50.0
+
+
+def test_a_rule_reading_a_score_sees_its_value_even_without_thresholds() -> None:
+    config = parse_config(
+        """
+version: 1
+segments:
+  - {key: keen, name: Keen, condition: {scores.engaged: {$gte: 50}}}
+  - {key: keen_pro, name: Keen pro, condition: {segments.keen: true, plan: pro}}
+scores:
+  - key: engaged
+    name: Engaged
+    terms: [{event: Completed Step, window: all, weight: 10, cap: 5}]
+"""
+    )
+    keen = Profile(
+        "p", "u", NOW, NOW, traits={"plan": "pro"},
+        computed=Computed(event_counts={"Completed Step": 4}),
+    )  # fmt: skip
+    attributes = profile_attributes(keen, now=NOW, policy=POLICY)
+    result = SegmentEngine(config).evaluate(attributes, NOW)
+    assert result.members == {"keen", "keen_pro"}
+    assert attributes["scores"] == {"engaged": 80.0}
+    # Re-evaluating only the reader still measures the score first.
+    again = profile_attributes(keen, now=NOW, policy=POLICY)
+    assert SegmentEngine(config).evaluate(again, NOW, only={"keen"}).members == {"keen"}
