@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from firstmile.events.consent import ConsentPolicy, changed_decisions, consent_source
 from firstmile.events.model import Event, Purpose, Rejection
@@ -78,6 +79,27 @@ class PipelineOptions:
     segments: SegmentEngine | None = None  # None: no onboarding config loaded
 
 
+# A stored record that names its profile (what a merge may have to redirect).
+R = TypeVar("R", Identity, StoredEvent, TraitChange, ConsentRecord)
+
+_ENRICHMENT_KEYS = (
+    "device_type",
+    "os",
+    "os_version",
+    "browser",
+    "browser_version",
+    "country",
+    "locale",
+    "timezone",
+)
+# Reads the eight fields in one C call, in _ENRICHMENT_KEYS order (every event needs them).
+_enrichment_values = attrgetter(*_ENRICHMENT_KEYS)
+
+
+# Looked up once: an enum member's .value goes through a descriptor on every access.
+_ANALYTICS = Purpose.ANALYTICS.value
+
+
 def _new_profile_id() -> str:
     return uuid.uuid4().hex
 
@@ -85,26 +107,13 @@ def _new_profile_id() -> str:
 def _event_row(
     event: Event, profile_id: str, source_id: str, consent: dict[str, bool]
 ) -> StoredEvent:
-    e = event.enrichment
+    enrichment = zip(_ENRICHMENT_KEYS, _enrichment_values(event.enrichment), strict=True)
     payload: dict[str, Any] = {
         "properties": event.properties,
         "traits": event.traits,
         "context": event.context,
         "integrations": event.integrations,
-        "enrichment": {
-            key: value
-            for key, value in (
-                ("device_type", e.device_type),
-                ("os", e.os),
-                ("os_version", e.os_version),
-                ("browser", e.browser),
-                ("browser_version", e.browser_version),
-                ("country", e.country),
-                ("locale", e.locale),
-                ("timezone", e.timezone),
-            )
-            if value is not None
-        },
+        "enrichment": {key: value for key, value in enrichment if value is not None},
     }
     for key, value in (
         ("category", event.category),
@@ -201,16 +210,21 @@ class _Batch:
             tx.append_merges(self.merges)
             tx.apply_segment_changes(self.segment_changes)
             return
-        final = self.final
-        tx.add_identities([replace(i, profile_id=final(i.profile_id)) for i in self.identities])
+        tx.add_identities(self._redirected(self.identities))
         tx.save_profiles([self.profiles[pid] for pid in sorted(self.dirty)])
-        tx.append_events([replace(e, profile_id=final(e.profile_id)) for e in self.events])
-        tx.append_trait_changes(
-            [replace(c, profile_id=final(c.profile_id)) for c in self.trait_changes]
-        )
-        tx.append_consent([replace(c, profile_id=final(c.profile_id)) for c in self.consent])
+        tx.append_events(self._redirected(self.events))
+        tx.append_trait_changes(self._redirected(self.trait_changes))
+        tx.append_consent(self._redirected(self.consent))
         tx.append_merges(self.merges)
         tx.apply_segment_changes(self.segment_changes)
+
+    def _redirected(self, records: list[R]) -> list[R]:
+        """``records`` with every profile id final; only the merged profiles' are copied."""
+        redirect, final = self.redirect, self.final
+        return [
+            replace(r, profile_id=final(r.profile_id)) if r.profile_id in redirect else r
+            for r in records
+        ]
 
 
 def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str) -> bool:
@@ -243,7 +257,9 @@ def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str
         )
 
     profile = batch.profiles[pid]
-    changes = changed_decisions(profile.consent, event.consent, event.timestamp)
+    changes = (
+        changed_decisions(profile.consent, event.consent, event.timestamp) if event.consent else {}
+    )
     if changes:
         consent = dict(profile.consent)
         for purpose, granted in changes.items():
@@ -256,7 +272,7 @@ def _apply(batch: _Batch, event: Event, options: PipelineOptions, source_id: str
         batch.dirty.add(pid)
 
     state = options.policy.state(profile.consent)
-    keep = state[Purpose.ANALYTICS.value]
+    keep = state[_ANALYTICS]
     update = apply_event(profile, event, behavioural=keep, session_timeout=options.session_timeout)
     if update.profile is not profile or changes:
         batch.dirty.add(pid)

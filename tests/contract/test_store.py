@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -230,6 +231,29 @@ def test_delete_profile(store: Store) -> None:
         tx.delete_profile("never-existed")
     assert store.get_profile("p1") is None
     assert store.get_profile("p2") is not None
+
+
+def test_save_profiles_writes_the_user_id_whether_or_not_it_was_read(store: Store) -> None:
+    with store.write() as tx:
+        tx.save_profiles([make_profile("p1"), make_profile("p2", user_id="u2")])
+    with store.write() as tx:
+        loaded = tx.load_profiles(["p1", "p2"])
+        tx.save_profiles(
+            [replace(loaded["p1"], user_id="u1", version=2), replace(loaded["p2"], version=2)]
+        )
+    assert store.profile_stats()["identified"] == 2
+    with store.write() as tx:
+        loaded = tx.load_profiles(["p1", "p2"])
+        tx.save_profiles([replace(loaded["p1"], version=3)])
+        tx.save_profiles([replace(loaded["p1"], user_id=None, version=4)])  # saved twice
+        tx.save_profiles([replace(loaded["p2"], user_id="u2b", version=3)])
+        tx.save_profiles([make_profile("p3", user_id="u3")])  # never read
+        tx.delete_profile("p2")
+        tx.save_profiles([make_profile("p2", user_id="u2c")])  # deleted, then saved anew
+    assert store.profile_stats() == {"profiles": 3, "identified": 2, "anonymous": 1, "events": 0}
+    assert store.get_profile("p1") == replace(make_profile("p1"), version=4)
+    assert store.get_profile("p2") == make_profile("p2", user_id="u2c")
+    assert store.get_profile("p3") == make_profile("p3", user_id="u3")
 
 
 def test_iter_profiles_yields_every_profile_in_batches(store: Store) -> None:

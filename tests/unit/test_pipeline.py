@@ -249,6 +249,30 @@ def test_an_anonymous_profile_merges_into_a_known_user(fm: Firstmile, stored_bef
         fm.user(merge["from"])  # the anonymous profile is gone
 
 
+def test_a_merge_inside_a_batch_moves_only_the_merged_profiles_rows(fm: Firstmile) -> None:
+    fm.ingest_items([identify(user="u1"), identify({"plan": "pro"}, user="u2", anon="a2")])
+    result = fm.ingest_items(
+        [
+            page("/", anon="phone"),  # a new anonymous profile, merged below
+            track("Other", user="u2"),
+            identify({"consent_marketing": False}, anon="phone"),
+            track("Other", anon="a2"),
+            identify({"plan": "team"}, user="u1", anon="phone"),
+            track("After", user="u1"),
+        ]
+    )
+    u1, u2 = fm.user("phone", events=100), fm.user("a2", events=100)
+    assert result.profile_ids == tuple(sorted((u1["profile_id"], u2["profile_id"])))
+    assert u1["identities"] == {"user_id": ["u1"], "anonymous_id": ["phone"]}
+    assert [e["type"] for e in reversed(u1["recent_events"])] == [
+        "identify", "page", "identify", "identify", "track",
+    ]  # fmt: skip
+    assert [e["type"] for e in reversed(u2["recent_events"])] == ["identify", "track", "track"]
+    assert [c["purpose"] for c in u1["consent_history"]] == ["marketing"]
+    assert u2["consent_history"] == []
+    assert fm.store.profile_stats()["profiles"] == 2
+
+
 def test_two_identified_users_are_never_merged(fm: Firstmile) -> None:
     fm.ingest_items([identify(user="u1", anon="shared-laptop")])
     fm.ingest_items([identify(user="u2", anon="shared-laptop")])

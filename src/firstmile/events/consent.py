@@ -17,7 +17,7 @@ denied) or ``opt-in`` (denied until granted).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,16 @@ class ConsentPolicy:
     """What applies per purpose when a user has said nothing (True = granted)."""
 
     defaults: Mapping[Purpose, bool]
+    # state() of a user who stated nothing (most users): built once, copied per event.
+    # None when the defaults lack a purpose: state() then raises as it always did.
+    _silent: dict[str, bool] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            silent: dict[str, bool] | None = self._state({})
+        except KeyError:
+            silent = None
+        object.__setattr__(self, "_silent", silent)
 
     @classmethod
     def from_regimes(cls, analytics: str, personalization: str, marketing: str) -> ConsentPolicy:
@@ -61,6 +71,11 @@ class ConsentPolicy:
 
     def state(self, stated: Mapping[Purpose, Any]) -> dict[str, bool]:
         """Every purpose's effective answer, keyed by name (what stored events carry)."""
+        if not stated and self._silent is not None:
+            return dict(self._silent)
+        return self._state(stated)
+
+    def _state(self, stated: Mapping[Purpose, Any]) -> dict[str, bool]:
         return {name: self.granted(purpose, stated) for purpose, name in _PURPOSE_NAMES}
 
     def granted(self, purpose: Purpose, stated: Mapping[Purpose, Any]) -> bool:

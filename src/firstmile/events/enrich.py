@@ -61,6 +61,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import cast
 
 import iptocc
 from ua_parser import parse
@@ -351,6 +352,57 @@ def enrich(
         >>> enrich({"ip": "10.0.0.1", "location": {"country": "Germany"}, "device": "junk"})
         Enrichment(device_type=None, os=None, os_version=None, browser=None, browser_version=None, country='DE', locale=None, timezone=None)
     """  # noqa: E501 -- doctest output cannot be wrapped
+    inputs = _flat_inputs(context, request_ip, request_user_agent)
+    if inputs is None:
+        return _enrich(context, request_ip, request_user_agent)
+    return _enrich_flat(*inputs)
+
+
+# Most messages carry no device, os or location object. Their enrichment then depends
+# only on a few short strings that repeat on every message of a user's session, so it is
+# memoized on them (about 0.6 KB an entry).
+_MAX_CACHED_INPUT_CHARS = 512
+FlatInputs = tuple[str | None, str | None, str | None, str | None, str | None, str | None]
+
+
+def _flat_inputs(
+    context: Mapping[str, object], request_ip: str | None, request_user_agent: str | None
+) -> FlatInputs | None:
+    """The strings the enrichment of ``context`` depends on, or ``None`` if not only those."""
+    if "device" in context or "os" in context or "location" in context:
+        return None
+    inputs = (
+        context.get("userAgent"),
+        context.get("ip"),
+        context.get("locale"),
+        context.get("timezone"),
+        request_ip,
+        request_user_agent,
+    )
+    for value in inputs:
+        # Anything but a short string is rare and left uncached (the cache is bounded in
+        # entries, not bytes).
+        if value is not None and (type(value) is not str or len(value) > _MAX_CACHED_INPUT_CHARS):
+            return None
+    return cast(FlatInputs, inputs)
+
+
+@lru_cache(maxsize=8192)
+def _enrich_flat(
+    user_agent: str | None,
+    ip: str | None,
+    locale: str | None,
+    timezone: str | None,
+    request_ip: str | None,
+    request_user_agent: str | None,
+) -> Enrichment:
+    context = {"userAgent": user_agent, "ip": ip, "locale": locale, "timezone": timezone}
+    return _enrich(context, request_ip, request_user_agent)
+
+
+def _enrich(
+    context: Mapping[str, object], request_ip: str | None, request_user_agent: str | None
+) -> Enrichment:
     user_agent = _string(context, "userAgent")
     if user_agent is None and isinstance(request_user_agent, str):
         user_agent = request_user_agent

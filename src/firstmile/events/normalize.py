@@ -471,15 +471,21 @@ def _id_like(key: str) -> bool:
     return lowered.endswith("id") or any(fragment in lowered for fragment in _ID_FRAGMENTS)
 
 
-_id_like_cached = lru_cache(maxsize=4096)(_id_like)
+def _coercible(key: str) -> bool:
+    """Whether a string under ``key`` may be coerced: not email, country or an id-like key."""
+    return key not in _NEVER_COERCED and not _id_like(key)
 
 
-def _is_id_like(key: str) -> bool:
-    return _id_like(key) if len(key) > _MAX_CACHED_CHARS else _id_like_cached(key)
+# Every property and trait key of every message asks: keys repeat, so memoize.
+_coercible_cached = lru_cache(maxsize=4096)(_coercible)
+
+
+def _is_coercible(key: str) -> bool:
+    return _coercible(key) if len(key) > _MAX_CACHED_CHARS else _coercible_cached(key)
 
 
 def _coerce_value(key: str, value: JSON) -> JSON:
-    if isinstance(value, str) and key not in _NEVER_COERCED and not _is_id_like(key):
+    if isinstance(value, str) and _is_coercible(key):
         return coerce_scalar(value)
     return value
 
@@ -543,4 +549,8 @@ def normalize_properties(properties: JSONObject, *, coerce: bool) -> JSONObject:
     """
     if not coerce:
         return dict(properties)
-    return {key: _coerce_value(key, value) for key, value in properties.items()}
+    # _coerce_value inlined: this runs for every property of every message.
+    return {
+        key: coerce_scalar(value) if isinstance(value, str) and _is_coercible(key) else value
+        for key, value in properties.items()
+    }

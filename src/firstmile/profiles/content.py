@@ -15,7 +15,7 @@ needs to avoid showing the same thing again, not a behavioural trait.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
@@ -115,14 +115,25 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def content_to_json(states: ContentStates) -> dict[str, Any]:
-    """JSON-ready form (round-trips through :func:`content_from_json`)."""
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def content_to_json(
+    states: ContentStates, *, time: Callable[[datetime | None], Any] = _iso
+) -> dict[str, Any]:
+    """JSON-ready form (round-trips through :func:`content_from_json`).
+
+    ``time`` writes datetimes: ISO text by default;
+    :func:`firstmile.profiles.model.profile_document` passes one that leaves some for
+    orjson to write as the same text.
+    """
     return {
         item: {
             "shown_count": s.shown_count,
-            "shown": [at.isoformat() for at in s.shown],
-            "dismissed_at": None if s.dismissed_at is None else s.dismissed_at.isoformat(),
-            "completed_at": None if s.completed_at is None else s.completed_at.isoformat(),
+            "shown": [time(at) for at in s.shown],
+            "dismissed_at": time(s.dismissed_at),
+            "completed_at": time(s.completed_at),
         }
         for item, s in states.items()
     }

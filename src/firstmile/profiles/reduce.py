@@ -56,7 +56,9 @@ def _page_path(event: Event) -> str | None:
 
 
 def _add(counts: dict[str, int], key: str) -> dict[str, int]:
-    return {**counts, key: counts.get(key, 0) + 1}
+    added = dict(counts)  # copies the table at once; {**counts, key: n} re-inserts each key
+    added[key] = counts.get(key, 0) + 1
+    return added
 
 
 def _hourly(hourly: dict[int, dict[str, int]], event: Event) -> dict[int, dict[str, int]]:
@@ -69,7 +71,10 @@ def _hourly(hourly: dict[int, dict[str, int]], event: Event) -> dict[int, dict[s
     bucket = _add(hourly.get(hour, {}), ALL_EVENTS)
     if event.type == "track" and event.event:
         bucket[event.event] = bucket.get(event.event, 0) + 1
-    kept = {h: counts for h, counts in hourly.items() if h > horizon}
+    if hourly and min(hourly) <= horizon:
+        kept = {h: counts for h, counts in hourly.items() if h > horizon}
+    else:
+        kept = dict(hourly)  # the usual case, nothing to prune: a copy made in C
     kept[hour] = bucket
     return kept
 
@@ -91,11 +96,9 @@ def _computed(computed: Computed, event: Event, session_timeout: timedelta) -> C
     groups = computed.groups
     if event.group_id is not None and event.group_id not in groups:
         groups = (*groups, event.group_id)
-    enrichment = event.enrichment
-
-    def latest(old: str | None, new: str | None) -> str | None:
-        return new if new is not None and newest else old
-
+    e = event.enrichment
+    # Device and place follow the newest event that states them (spelled out rather than
+    # through a helper: six calls per event add up).
     return Computed(
         first_seen=at if computed.first_seen is None else min(computed.first_seen, at),
         last_seen=at if last is None else max(last, at),
@@ -111,12 +114,12 @@ def _computed(computed: Computed, event: Event, session_timeout: timedelta) -> C
         active_days=active_days,
         hourly=_hourly(computed.hourly, event),
         last_pages=last_pages,
-        device_type=latest(computed.device_type, enrichment.device_type),
-        os=latest(computed.os, enrichment.os),
-        browser=latest(computed.browser, enrichment.browser),
-        country=latest(computed.country, enrichment.country),
-        locale=latest(computed.locale, enrichment.locale),
-        timezone=latest(computed.timezone, enrichment.timezone),
+        device_type=e.device_type if newest and e.device_type is not None else computed.device_type,
+        os=e.os if newest and e.os is not None else computed.os,
+        browser=e.browser if newest and e.browser is not None else computed.browser,
+        country=e.country if newest and e.country is not None else computed.country,
+        locale=e.locale if newest and e.locale is not None else computed.locale,
+        timezone=e.timezone if newest and e.timezone is not None else computed.timezone,
         groups=groups,
     )
 
@@ -137,6 +140,15 @@ def declared_traits(event: Event) -> dict[str, Any]:
     }
 
 
+def _trait_changes(traits: dict[str, Any], event: Event) -> tuple[TraitDelta, ...]:
+    """The declared traits of ``event`` that ``traits`` does not already hold as they are."""
+    return tuple(
+        TraitDelta(key, traits.get(key), value)
+        for key, value in declared_traits(event).items()
+        if key not in traits or not _same(traits[key], value)
+    )
+
+
 def apply_event(
     profile: Profile,
     event: Event,
@@ -151,11 +163,7 @@ def apply_event(
     whatever the consent (:mod:`firstmile.profiles.content`). Returns the same profile
     object when nothing changed.
     """
-    changes = tuple(
-        TraitDelta(key, profile.traits.get(key), value)
-        for key, value in declared_traits(event).items()
-        if key not in profile.traits or not _same(profile.traits[key], value)
-    )
+    changes = _trait_changes(profile.traits, event) if event.type == "identify" else ()
     # `context.active = false` means "update traits without marking the user active".
     active = event.context.get("active") is not False
     content = apply_content_event(profile.content, event)
@@ -167,13 +175,17 @@ def apply_event(
     computed = profile.computed
     if behavioural and active:
         computed = _computed(computed, event, session_timeout)
-    updated = replace(
-        profile,
+    # Every field spelled out: dataclasses.replace costs several times more, per event.
+    updated = Profile(
+        profile_id=profile.profile_id,
+        user_id=profile.user_id,
+        created_at=profile.created_at,
+        updated_at=max(profile.updated_at, event.received_at),
+        version=profile.version + 1,
         traits=traits,
+        consent=profile.consent,
         computed=computed,
         content=content,
-        version=profile.version + 1,
-        updated_at=max(profile.updated_at, event.received_at),
     )
     return ProfileUpdate(updated, changes)
 

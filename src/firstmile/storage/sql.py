@@ -14,17 +14,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, Final, TypeVar, cast
 
+import orjson
 from sqlalchemy import JSON, ColumnElement, Connection, Table, Text, any_, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from firstmile.clock import Clock, SystemClock
 from firstmile.errors import ConflictError, NotFound, StorageUnavailable
-from firstmile.profiles.model import Profile, profile_from_json, profile_to_json
+from firstmile.profiles.model import (
+    Profile,
+    profile_document,
+    profile_from_json,
+    profile_to_json,
+)
 from firstmile.storage import schema as s
 from firstmile.storage.base import (
     ApiKey,
@@ -85,6 +92,14 @@ _EXPOSURE_COLUMNS: Final = _columns(Exposure)
 _CONFIG_VERSION_COLUMNS: Final = _columns(ConfigVersion)
 _MEMBERSHIP_COLUMNS: Final = ("profile_id", "segment_key", "entered_at")
 _MEMBERSHIP_KEY: Final = ("profile_id", "segment_key")
+# The tables whose rows follow a profile merged into another.
+_REASSIGNED_TABLES: Final = tuple(
+    t.name for t in (s.identities, s.events, s.trait_history, s.consent_ledger, s.segment_history)
+)
+
+
+# JSON columns whose values the caller hands over already encoded (see _profile_data).
+_ENCODED_COLUMNS: Final = frozenset({(s.profiles.name, "data")})
 
 
 def _rows(records: Sequence[Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -92,22 +107,56 @@ def _rows(records: Sequence[Any], columns: tuple[str, ...]) -> list[dict[str, An
     return [{c: getattr(r, c) for c in columns} for r in records]
 
 
-def _tuples(records: Sequence[Any], columns: tuple[str, ...]) -> list[list[Any]]:
-    return [[getattr(r, c) for c in columns] for r in records]
+@functools.cache
+def _getter(columns: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    # One attrgetter reads every column of a record in C (columns are never a single name).
+    return attrgetter(*columns)
+
+
+def _tuples(records: Sequence[Any], columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    return list(map(_getter(columns), records))
 
 
 _PROFILE_COLUMNS: Final = ("profile_id", "user_id", "version", "created_at", "updated_at", "data")
+_PROFILE_UPSERT: Final = (
+    "ON CONFLICT (profile_id) DO UPDATE SET user_id = excluded.user_id, "
+    "version = excluded.version, updated_at = excluded.updated_at, data = excluded.data"
+)
+# For a row whose user_id is unchanged: SQLite rewrites an index entry for every column
+# in the SET list, even one set to its old value, which dirtied most pages of the
+# user_id index on every request.
+_PROFILE_UPSERT_SAME_USER: Final = (
+    "ON CONFLICT (profile_id) DO UPDATE SET "
+    "version = excluded.version, updated_at = excluded.updated_at, data = excluded.data"
+)
 
 
-def _profile_row(profile: Profile) -> dict[str, Any]:
-    return {
-        "profile_id": profile.profile_id,
-        "user_id": profile.user_id,
-        "version": profile.version,
-        "created_at": profile.created_at,
-        "updated_at": profile.updated_at,
-        "data": profile_to_json(profile),
-    }
+def _profile_data(profile: Profile) -> str:
+    """The ``data`` column of a profile: the text ``json_dumps(profile_to_json(profile))`` gives.
+
+    Every request rewrites the profiles it touched; :func:`profile_document` lets
+    orjson write their datetimes in C.
+    """
+    try:
+        return orjson.dumps(profile_document(profile)).decode()
+    except orjson.JSONEncodeError:
+        return json_dumps(profile_to_json(profile))  # e.g. a trait beyond 64 bits
+
+
+def _profile_row(profile: Profile) -> tuple[Any, ...]:
+    return (
+        profile.profile_id,
+        profile.user_id,
+        profile.version,
+        profile.created_at,
+        profile.updated_at,
+        _profile_data(profile),
+    )
+
+
+def _decoded(data: Any) -> Any:
+    # SQLite hands over the JSON text; psycopg decodes JSON columns itself.
+    return json_loads(data) if isinstance(data, str | bytes) else data
 
 
 def _quarantine_record(row: Mapping[str, Any]) -> QuarantineRecord:
@@ -138,15 +187,14 @@ def _sqlite_time(value: datetime | None) -> str | None:
     # The exact text SQLAlchemy's SQLite DATETIME writes (and parses back).
     if value is None:
         return None
+    if value.tzinfo is UTC:
+        # The common case, and the same text without two intermediate datetimes.
+        return value.isoformat(" ", "microseconds")[:-6]  # drops "+00:00"
     return _aware(value).astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _postgres_time(value: datetime | None) -> datetime | None:
     return None if value is None else _aware(value)
-
-
-def _json(value: Any) -> str:
-    return json_dumps(value)
 
 
 class _Dialect:
@@ -164,6 +212,37 @@ class _Dialect:
             tuple[str, tuple[str, ...], str], tuple[str, tuple[tuple[int, Converter], ...]]
         ] = {}
         self._deletes: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._selects: dict[tuple[str, tuple[int, ...]], str] = {}
+
+    def driver_sql(self, sql: str) -> str:
+        """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+        return sql.replace("?", self._placeholder)
+
+    def in_query(
+        self, template: str, fixed: tuple[Any, ...], *lists: Sequence[str]
+    ) -> tuple[str, tuple[Any, ...]]:
+        """A statement for the driver whose ``{}`` slots test membership in ``lists``.
+
+        The ingest pipeline runs a few such SELECTs in every write transaction, and
+        SQLAlchemy's compile and cache-key work for them cost more than the queries
+        themselves. ``template`` takes ``?`` placeholders for the ``fixed`` parameters,
+        which come before the slots. A slot is ``IN (?, ..., ?)`` on SQLite and one array
+        parameter on PostgreSQL (see :meth:`is_in` for why); the text is cached per shape.
+        """
+        if self.name == "sqlite":
+            shape = tuple(len(values) for values in lists)
+            params: tuple[Any, ...] = (*fixed, *(v for values in lists for v in values))
+        else:
+            shape = ()
+            params = (*fixed, *(list(values) for values in lists))
+        sql = self._selects.get((template, shape))
+        if sql is None:
+            if self.name == "sqlite":
+                slots = [f"IN ({', '.join('?' * n)})" for n in shape]
+            else:
+                slots = ["= ANY(?::text[])"] * len(lists)
+            sql = self._selects[(template, shape)] = self.driver_sql(template.format(*slots))
+        return sql, params
 
     def bulk_insert(
         self, table: Table, columns: tuple[str, ...], conflict: str = ""
@@ -186,8 +265,8 @@ class _Dialect:
                 column_type = table.c[name].type
                 if isinstance(column_type, s.UTCDateTime):
                     converters.append((index, self._time))
-                elif isinstance(column_type, JSON):
-                    converters.append((index, _json))
+                elif isinstance(column_type, JSON) and (table.name, name) not in _ENCODED_COLUMNS:
+                    converters.append((index, json_dumps))
             cached = self._inserts[key] = (f"{sql} {conflict}".rstrip(), tuple(converters))
         return cached
 
@@ -203,9 +282,6 @@ class _Dialect:
             # Table and column names come from schema.py, never from input.
             sql = self._deletes[cache_key] = f"DELETE FROM {table.name} WHERE {where}"  # noqa: S608
         return sql
-
-    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
-        return sqlite.insert(table) if self.name == "sqlite" else postgresql.insert(table)
 
     def is_in(self, column: ColumnElement[str], values: Sequence[str]) -> ColumnElement[bool]:
         """``column IN values``, written so the backend uses the index at any table size."""
@@ -231,15 +307,23 @@ class SqlWriteTransaction:
         # Profiles this transaction wrote: cached once it commits (a rolled-back version
         # number may be written again later with other content).
         self.saved: dict[str, Profile] = {}
+        # The user_id of every profile row this transaction read or wrote, as stored now.
+        self._stored_users: dict[str, str | None] = {}
+
+    def _select_in(self, template: str, fixed: tuple[Any, ...], *lists: Sequence[str]) -> list[Any]:
+        """Rows of a membership query run on the driver (see ``_Dialect.in_query``)."""
+        sql, params = self._dialect.in_query(template, fixed, *lists)
+        return list(self._conn.exec_driver_sql(sql, params).fetchall())
 
     def seen_message_ids(self, source_id: str, message_ids: Sequence[str]) -> set[str]:
         seen: set[str] = set()
-        t = s.seen_messages
         for chunk in _chunks(list(dict.fromkeys(message_ids)), self._dialect.chunk):
-            query = select(t.c.message_id).where(
-                t.c.source_id == source_id, self._dialect.is_in(t.c.message_id, chunk)
+            rows = self._select_in(
+                "SELECT message_id FROM seen_messages WHERE source_id = ? AND message_id {}",
+                (source_id,),
+                chunk,
             )
-            seen.update(self._conn.scalars(query))
+            seen.update(message_id for (message_id,) in rows)
         return seen
 
     def _insert(
@@ -250,12 +334,16 @@ class SqlWriteTransaction:
         conflict: str = "",
     ) -> None:
         sql, converters = self._dialect.bulk_insert(table, columns, conflict)
-        values: list[tuple[Any, ...]] = []
-        for row in rows:
-            value = list(row)
-            for index, convert in converters:
-                value[index] = convert(value[index])
-            values.append(tuple(value))
+        values: list[tuple[Any, ...]]
+        if converters:
+            values = []
+            for row in rows:
+                value = list(row)
+                for index, convert in converters:
+                    value[index] = convert(value[index])
+                values.append(tuple(value))  # executemany through SQLAlchemy takes tuples
+        else:
+            values = [tuple(row) for row in rows]
         if values:
             self._conn.exec_driver_sql(sql, values)
 
@@ -273,14 +361,16 @@ class SqlWriteTransaction:
         wanted = set(keys)
         kinds = sorted({kind for kind, _ in wanted})
         found: dict[tuple[IdentityKind, str], str] = {}
-        t = s.identities
         # kind IN (..) AND value IN (..) walks the (kind, value) key on both backends; it
         # may also match a value under the other kind, which the check below drops.
         for chunk in _chunks(sorted({value for _, value in wanted}), self._dialect.chunk):
-            query = select(t.c.kind, t.c.value, t.c.profile_id).where(
-                self._dialect.is_in(t.c.kind, kinds), self._dialect.is_in(t.c.value, chunk)
+            rows = self._select_in(
+                "SELECT kind, value, profile_id FROM identities WHERE kind {} AND value {}",
+                (),
+                kinds,
+                chunk,
             )
-            for kind, value, profile_id in self._conn.execute(query):
+            for kind, value, profile_id in rows:
                 key = (cast(IdentityKind, kind), cast(str, value))
                 if key in wanted:
                     found[key] = profile_id
@@ -288,24 +378,25 @@ class SqlWriteTransaction:
 
     def load_profiles(self, profile_ids: Iterable[str]) -> dict[str, Profile]:
         # Versions first: a profile cached at the stored version needs no JSON decoding,
-        # which is most of the cost of reading a profile.
+        # which is most of the cost of reading a profile. The stored user_id comes along
+        # for save_profiles.
         found: dict[str, Profile] = {}
         stale: list[str] = []
-        t = s.profiles
         for chunk in _chunks(list(dict.fromkeys(profile_ids)), self._dialect.chunk):
-            query = select(t.c.profile_id, t.c.version).where(
-                self._dialect.is_in(t.c.profile_id, chunk)
+            rows = self._select_in(
+                "SELECT profile_id, version, user_id FROM profiles WHERE profile_id {}", (), chunk
             )
-            for profile_id, version in self._conn.execute(query):
+            for profile_id, version, user_id in rows:
+                self._stored_users[profile_id] = user_id
                 cached = self._cache.get(profile_id, version)
                 if cached is None:
                     stale.append(profile_id)
                 else:
                     found[profile_id] = cached
         for chunk in _chunks(stale, self._dialect.chunk):
-            query = select(t.c.data).where(self._dialect.is_in(t.c.profile_id, chunk))
-            for data in self._conn.scalars(query):
-                profile = profile_from_json(data)
+            rows = self._select_in("SELECT data FROM profiles WHERE profile_id {}", (), chunk)
+            for (data,) in rows:
+                profile = profile_from_json(_decoded(data))
                 found[profile.profile_id] = profile
         return found
 
@@ -315,19 +406,28 @@ class SqlWriteTransaction:
         # The last version of a profile wins; one statement may not update a row twice.
         latest = {p.profile_id: p for p in profiles}
         self.saved.update(latest)
-        # An upsert, not a REPLACE: an unchanged user_id leaves its index untouched.
-        self._insert(
-            s.profiles,
-            _PROFILE_COLUMNS,
-            [list(_profile_row(p).values()) for p in latest.values()],
-            "ON CONFLICT (profile_id) DO UPDATE SET user_id = excluded.user_id, "
-            "version = excluded.version, updated_at = excluded.updated_at, data = excluded.data",
-        )
+        # An upsert, not a REPLACE: a row keeps its place in the primary key. A row read
+        # in this transaction whose user_id stays the same leaves user_id out of the SET.
+        same_user: list[tuple[Any, ...]] = []
+        other: list[tuple[Any, ...]] = []
+        stored = self._stored_users
+        for profile in latest.values():
+            pid, user_id = profile.profile_id, profile.user_id
+            same = pid in stored and stored[pid] == user_id
+            (same_user if same else other).append(_profile_row(profile))
+            stored[pid] = user_id
+        self._insert(s.profiles, _PROFILE_COLUMNS, same_user, _PROFILE_UPSERT_SAME_USER)
+        self._insert(s.profiles, _PROFILE_COLUMNS, other, _PROFILE_UPSERT)
+
+    def _run(self, sql: str, *params: Any) -> int:
+        """Run one statement on the driver; returns the rows it changed."""
+        return int(self._conn.exec_driver_sql(self._dialect.driver_sql(sql), params).rowcount)
 
     def delete_profile(self, profile_id: str) -> None:
         self.saved.pop(profile_id, None)
-        for t in (s.profiles, s.segment_memberships):
-            self._conn.execute(t.delete().where(t.c.profile_id == profile_id))
+        self._stored_users.pop(profile_id, None)
+        self._run("DELETE FROM profiles WHERE profile_id = ?", profile_id)
+        self._run("DELETE FROM segment_memberships WHERE profile_id = ?", profile_id)
 
     def add_identities(self, identities: Sequence[Identity]) -> None:
         if not identities:
@@ -344,24 +444,25 @@ class SqlWriteTransaction:
     def reassign(self, from_profile_id: str, to_profile_id: str) -> None:
         if from_profile_id == to_profile_id:
             return
-        for t in (s.identities, s.events, s.trait_history, s.consent_ledger, s.segment_history):
-            self._conn.execute(
-                t.update().where(t.c.profile_id == from_profile_id).values(profile_id=to_profile_id)
-            )
+        # Plain SQL on the driver: merges happen inside ingest requests, and these eight
+        # statements cost several times more through SQLAlchemy Core.
+        for table in _REASSIGNED_TABLES:
+            # Table names come from schema.py, never from input.
+            sql = f"UPDATE {table} SET profile_id = ? WHERE profile_id = ?"  # noqa: S608
+            self._run(sql, to_profile_id, from_profile_id)
         # Not moved: the caller re-evaluates the merged profile and records what changed.
-        m = s.segment_memberships
-        self._conn.execute(m.delete().where(m.c.profile_id == from_profile_id))
+        self._run("DELETE FROM segment_memberships WHERE profile_id = ?", from_profile_id)
         # Static memberships are moved; where both profiles are members, one row stays.
-        sm = s.static_segment_members
-        both = sm.alias("both_members")
-        self._conn.execute(
-            sm.delete().where(
-                sm.c.profile_id == from_profile_id,
-                sm.c.key.in_(select(both.c.key).where(both.c.profile_id == to_profile_id)),
-            )
+        self._run(
+            "DELETE FROM static_segment_members WHERE profile_id = ? AND key IN "
+            "(SELECT b.key FROM static_segment_members AS b WHERE b.profile_id = ?)",
+            from_profile_id,
+            to_profile_id,
         )
-        self._conn.execute(
-            sm.update().where(sm.c.profile_id == from_profile_id).values(profile_id=to_profile_id)
+        self._run(
+            "UPDATE static_segment_members SET profile_id = ? WHERE profile_id = ?",
+            to_profile_id,
+            from_profile_id,
         )
 
     def append_events(self, events: Sequence[StoredEvent]) -> None:
@@ -401,19 +502,15 @@ class SqlWriteTransaction:
             raise NotFound(f"There is no quarantine entry {entry_id}; list them to find its id.")
 
     def bump_counters(self, day: str, source_id: str, counts: Mapping[str, int]) -> None:
-        if not counts:
-            return
-        rows = [
-            {"day": day, "source_id": source_id, "metric": metric, "count": n}
-            for metric, n in counts.items()
-        ]
-        t = s.ingest_counters
-        stmt = self._dialect.insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.day, t.c.source_id, t.c.metric],
-            set_={"count": t.c.count + stmt.excluded.count},
+        # Through the driver like the other ingest writes (a Core upsert is compiled anew
+        # on every request); "ON CONFLICT .. DO UPDATE" reads the same on both backends.
+        self._insert(
+            s.ingest_counters,
+            ("day", "source_id", "metric", "count"),
+            [(day, source_id, metric, n) for metric, n in counts.items()],
+            "ON CONFLICT (day, source_id, metric) DO UPDATE "
+            "SET count = ingest_counters.count + excluded.count",
         )
-        self._conn.execute(stmt, rows)
 
     def add_key(self, key: ApiKey) -> None:
         self._conn.execute(s.api_keys.insert(), _rows([key], _KEY_COLUMNS))

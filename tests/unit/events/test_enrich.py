@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firstmile.events.enrich import UserAgentInfo, country_for_ip, enrich, parse_user_agent
+from firstmile.events.enrich import (
+    UserAgentInfo,
+    _enrich,
+    country_for_ip,
+    enrich,
+    parse_user_agent,
+)
 from firstmile.events.model import Enrichment
 from firstmile.types import JSON
 
@@ -376,3 +382,22 @@ def test_enrich_never_raises(
     assert isinstance(result, Enrichment)
     assert result.device_type in {None, "desktop", "mobile", "tablet", "bot", "tv", "other"}
     assert result.country is None or (len(result.country) == 2 and result.country.isupper())
+
+
+_FLAT_CONTEXTS = st.dictionaries(
+    st.sampled_from(["userAgent", "ip", "locale", "timezone", "library"]), _SCALARS, max_size=5
+)
+
+
+@given(
+    _FLAT_CONTEXTS,
+    st.one_of(st.none(), st.sampled_from(["8.8.8.8", "10.0.0.1", "not an ip"])),
+    st.one_of(st.none(), st.sampled_from([IPAD, ROKU, ""])),
+)
+def test_memoized_enrichment_equals_the_enrichment(
+    context: dict[str, JSON], request_ip: str | None, request_user_agent: str | None
+) -> None:
+    # Contexts without device, os or location objects are served from the memo.
+    for _ in range(2):  # computed, then remembered
+        memoized = enrich(context, request_ip=request_ip, request_user_agent=request_user_agent)
+        assert memoized == _enrich(context, request_ip, request_user_agent)

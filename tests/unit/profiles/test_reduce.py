@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firstmile.events.model import Enrichment, Event, EventType, Purpose
+from firstmile.profiles.content import ContentState
 from firstmile.profiles.model import Computed, ConsentDecision, Profile
 from firstmile.profiles.reduce import (
     HOURS_KEPT,
@@ -451,6 +452,26 @@ def test_apply_event_never_modifies_its_inputs(
     assert update.profile.version in (profile.version, profile.version + 1)
     if update.profile is not profile:
         assert update.profile.version == profile.version + 1
+
+
+def test_apply_event_carries_every_field_it_does_not_change() -> None:
+    decision = ConsentDecision(granted=False, at=NOW - DAY, source="traits")
+    content = {"tip": ContentState(shown_count=1, shown=(NOW - DAY,))}
+    profile = Profile(
+        profile_id="p9",
+        user_id="u9",
+        created_at=NOW - 2 * DAY,
+        updated_at=NOW - DAY,
+        version=4,
+        traits={"plan": "pro"},
+        consent={Purpose.MARKETING: decision},
+        computed=Computed(event_count=2),
+        content=content,
+    )
+    update = apply_event(profile, identify({"seats": 3}), behavioural=False)
+    assert update.profile == replace(
+        profile, updated_at=NOW, version=5, traits={"plan": "pro", "seats": 3}
+    )
 
 
 # --- merge_profiles -------------------------------------------------------------------------
