@@ -75,10 +75,11 @@ class _Build:
 
     def claim_key(
         self, keys: dict[str, FieldPath], kind: str, key: str | None, path: FieldPath
-    ) -> None:
-        """Record a segment or score key; a key already taken is a problem."""
+    ) -> bool:
+        """Record a key of ``kind``; a key already taken is a problem. Returns whether
+        ``key`` was claimed here (``False`` for ``None`` and for a duplicate)."""
         if key is None:
-            return
+            return False
         first = keys.get(key)
         if first is not None:
             self.add(
@@ -86,8 +87,9 @@ class _Build:
                 f"Duplicate {kind} key `{key}` (also on line {self.doc.line(first)}); "
                 f"give each {kind} its own key.",
             )
-            return
+            return False
         keys[key] = path
+        return True
 
     # -- sections ----------------------------------------------------------------------------
 

@@ -83,21 +83,17 @@ class ContentItem:
     start: datetime | None = None
     end: datetime | None = None
 
-    def text_for(self, locale: str | None) -> tuple[str | None, LocalizedText]:
-        """The text for ``locale`` with fallback ``pt-BR`` → ``pt`` → the default.
-
-        Returns the locale used (``None`` for the default) and its text.
+    def text_in(self, candidates: tuple[str, ...]) -> tuple[str | None, LocalizedText]:
+        """The text in the first of ``candidates`` (from :func:`locale_candidates`) the item
+        has, else the default: ``pt-BR`` → ``pt`` → default. Returns the locale used
+        (``None`` for the default) and its text.
 
         >>> from firstmile.config.templates import compile_template as t
         >>> item = ContentItem("hi", "message", LocalizedText(t("Hi"), t("")),
         ...                    locales={"pt": LocalizedText(t("Oi"), t(""))})
-        >>> item.text_for("pt_BR")[0], item.text_for("en-US")[0]
+        >>> item.text_in(locale_candidates("pt_BR"))[0], item.text_in(locale_candidates("en-US"))[0]
         ('pt', None)
         """
-        return self.text_in(locale_candidates(locale))
-
-    def text_in(self, candidates: tuple[str, ...]) -> tuple[str | None, LocalizedText]:
-        """The text in the first of ``candidates`` (from :func:`locale_candidates`) it has."""
         if self.locales:
             for candidate in candidates:
                 text = self.locales.get(candidate)

@@ -72,6 +72,10 @@ class Reporter(Protocol):
 
     def validate(self, model: type[M], data: Any, path: FieldPath) -> M | None: ...
 
+    def claim_key(
+        self, keys: dict[str, FieldPath], kind: str, key: str | None, path: FieldPath
+    ) -> bool: ...
+
 
 def _guess(word: str, known: Iterable[str], what: str) -> str:
     names = sorted(known)
@@ -177,20 +181,14 @@ class OnboardingBuilder:
 
     def catalog(self, raw_items: list[Any]) -> dict[str, ContentItem]:
         items: dict[str, ContentItem] = {}
-        seen: dict[str, int] = {}
+        ids: dict[str, FieldPath] = {}
         for index, raw in enumerate(raw_items):
             path: FieldPath = ("catalog", index)
             item = self.report.validate(ContentIn, raw, path)
-            if item is None:
+            if item is None or not self.report.claim_key(
+                ids, "content item", item.id, (*path, "id")
+            ):
                 continue
-            if item.id in seen:
-                self.report.add(
-                    (*path, "id"),
-                    f"Duplicate content id `{item.id}` (also catalog[{seen[item.id]}]); "
-                    "give each item its own id.",
-                )
-                continue
-            seen[item.id] = index
             built = self.item(item, path)
             if built is not None:
                 items[item.id] = built
@@ -283,13 +281,11 @@ class OnboardingBuilder:
 
     def flows(self, raw_flows: list[Any], items: Mapping[str, ContentItem]) -> dict[str, Flow]:
         flows: dict[str, Flow] = {}
+        keys: dict[str, FieldPath] = {}
         for index, raw in enumerate(raw_flows):
             path: FieldPath = ("flows", index)
             flow = self.report.validate(FlowIn, raw, path)
-            if flow is None:
-                continue
-            if flow.key in flows:
-                self.report.add((*path, "key"), f"Duplicate flow key `{flow.key}`.")
+            if flow is None or not self.report.claim_key(keys, "flow", flow.key, (*path, "key")):
                 continue
             steps = []
             seen: set[str] = set()
@@ -316,13 +312,13 @@ class OnboardingBuilder:
         self, raw_lists: list[Any], items: Mapping[str, ContentItem]
     ) -> dict[str, Checklist]:
         lists: dict[str, Checklist] = {}
+        keys: dict[str, FieldPath] = {}
         for index, raw in enumerate(raw_lists):
             path: FieldPath = ("checklists", index)
             checklist = self.report.validate(ChecklistIn, raw, path)
-            if checklist is None:
-                continue
-            if checklist.key in lists:
-                self.report.add((*path, "key"), f"Duplicate checklist key `{checklist.key}`.")
+            if checklist is None or not self.report.claim_key(
+                keys, "checklist", checklist.key, (*path, "key")
+            ):
                 continue
             kept = tuple(
                 item
@@ -409,16 +405,12 @@ class OnboardingBuilder:
         checklists: Mapping[str, Checklist],
     ) -> tuple[Rule, ...]:
         rules: list[Rule] = []
-        keys: set[str] = set()
+        keys: dict[str, FieldPath] = {}
         for index, raw in enumerate(raw_rules):
             path: FieldPath = ("rules", index)
             rule = self.report.validate(RuleIn, raw, path)
-            if rule is None:
+            if rule is None or not self.report.claim_key(keys, "rule", rule.key, (*path, "key")):
                 continue
-            if rule.key in keys:
-                self.report.add((*path, "key"), f"Duplicate rule key `{rule.key}`.")
-                continue
-            keys.add(rule.key)
             condition = self.condition(rule.when, (*path, "when"))
             action = self.action(rule.then, (*path, "then"), items, flows, checklists)
             if condition is None or action is None:

@@ -175,6 +175,15 @@ class _Composer:
             item.tags,
         )
 
+    def try_render(self, item: ContentItem, slot: str) -> Rendered | None:
+        """``item`` rendered, or ``None`` with the failure noted in ``fallbacks``: a
+        user's template must not fail the decision, only its own slot."""
+        try:
+            return self.render(item)
+        except Exception as exc:
+            self.fallbacks.append(f"{slot} {item.id}: {type(exc).__name__}: {exc}")
+            return None
+
     def blocked(self, item: ContentItem) -> Reason | None:
         """Why an interruption (message, tip) is withheld now, or ``None``."""
         if item.id in self.suppressed:
@@ -225,10 +234,8 @@ class _Composer:
             if blocked is not None:
                 self.withheld[candidate] = blocked
                 continue
-            try:
-                rendered = self.render(item)
-            except Exception as exc:
-                self.fallbacks.append(f"welcome {candidate}: {type(exc).__name__}: {exc}")
+            rendered = self.try_render(item, "welcome")
+            if rendered is None:
                 failed = True
                 continue
             self.reasons["welcome"] = (
@@ -257,10 +264,8 @@ class _Composer:
         planned = []
         for item_id, skippable, completion_event, step_reason in order:
             item = self.config.catalog[item_id]
-            try:
-                content = self.render(item)
-            except Exception as exc:
-                self.fallbacks.append(f"step {item_id}: {type(exc).__name__}")
+            content = self.try_render(item, "step")
+            if content is None:
                 continue
             state: StepState = "todo"
             if self.done(item, completion_event):
@@ -320,10 +325,9 @@ class _Composer:
             if item_id in self.suppressed:
                 continue
             item = self.config.catalog[item_id]
-            try:
-                entries.append(ChecklistEntry(self.render(item), self.done(item)))
-            except Exception as exc:
-                self.fallbacks.append(f"checklist {item_id}: {type(exc).__name__}")
+            rendered = self.try_render(item, "checklist")
+            if rendered is not None:
+                entries.append(ChecklistEntry(rendered, self.done(item)))
         return key, tuple(entries)
 
     def tips(self, taken: set[str]) -> tuple[Rendered, ...]:
@@ -343,11 +347,10 @@ class _Composer:
             if blocked is not None:
                 self.withheld[item_id] = blocked
                 continue
-            try:
-                out.append(self.render(item))
-            except Exception as exc:
-                self.fallbacks.append(f"tip {item_id}: {type(exc).__name__}")
+            rendered = self.try_render(item, "tip")
+            if rendered is None:
                 continue
+            out.append(rendered)
             taken.add(item_id)
             reason = reason or why
         self.reasons["tips"] = reason or self.base
@@ -364,11 +367,10 @@ class _Composer:
                 continue
             if self.done(item) or not item.scheduled(self.inp.now):
                 continue
-            try:
-                out.append(self.render(item))
-            except Exception as exc:
-                self.fallbacks.append(f"recommendation {item_id}: {type(exc).__name__}")
+            rendered = self.try_render(item, "recommendation")
+            if rendered is None:
                 continue
+            out.append(rendered)
             taken.add(item_id)
             segments.append(segment)
         self.reasons["recommendations"] = (
