@@ -238,6 +238,13 @@ def country_for_ip(ip: str) -> str | None:
 # Sized for the distinct addresses of a busy hour (an entry is ~200 bytes).
 @lru_cache(maxsize=65536)
 def _country_for_ip(ip: str) -> str | None:
+    # Fast path (~0.3 us against ~25 us): the registries' delegations never cover private,
+    # reserved, loopback, link-local or multicast space, so a country found for the text
+    # as given is the answer. Everything else (spaces, IPv4-mapped IPv6, garbage) takes
+    # the careful path below.
+    code = iptocc.country_code(ip)
+    if isinstance(code, str) and len(code) == 2:
+        return normalize_country(code)
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:

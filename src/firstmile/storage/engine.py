@@ -21,7 +21,9 @@ BEGIN_MODE: Final = "firstmile_sqlite_begin"
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 SQLITE_CACHE_KIB: Final = 32 * 1024
-SQLITE_CHECKPOINT_PAGES: Final = 10_000
+# The inline checkpoint is only the safety net: storage.checkpoint copies the log back on
+# a background thread well before it gets this long (160 MB of 4 KiB pages).
+SQLITE_CHECKPOINT_PAGES: Final = 40_000
 POSTGRES_CONNECT_TIMEOUT_S: Final = 10
 
 # orjson cannot write integers beyond 64 bits and reads them back as floats, losing
@@ -87,9 +89,9 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: ConnectionPoolE
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # Ingest dirties a few random B-tree pages per event (dedupe ledger, event index,
-        # profile rows). A larger page cache keeps the hot ones in memory, and fewer,
-        # larger checkpoints copy each page back once instead of after every few commits;
-        # journal_size_limit hands the WAL's disk space back after a checkpoint.
+        # profile rows). A larger page cache keeps the hot ones in memory; checkpoints run
+        # on a background thread (storage.checkpoint); journal_size_limit hands the WAL's
+        # disk space back after one.
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")

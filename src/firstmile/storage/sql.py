@@ -50,6 +50,9 @@ from firstmile.storage.base import (
     TraitChange,
 )
 from firstmile.storage.cache import ProfileCache
+from firstmile.storage.checkpoint import (
+    WalCheckpointer,
+)
 from firstmile.storage.engine import (
     BEGIN_MODE,
     create_sql_engine,
@@ -625,11 +628,16 @@ class SqlStore:
         self._held: list[Any] = []
         self._held_lock = threading.Lock()
         self._write_lock: AbstractContextManager[Any]
+        self._checkpointer: WalCheckpointer | None = None
         if self._dialect.name == "sqlite":
             # SQLite has one writer at a time. The ingest thread pool queues here, in
             # Python, rather than in SQLite's busy handler.
-            self._write_lock = sqlite_write_lock(sa_url.database or "")
+            lock = sqlite_write_lock(sa_url.database or "")
+            self._write_lock = lock
             self._write_options: dict[str, Any] = {BEGIN_MODE: "IMMEDIATE"}
+            database = sa_url.database or ""
+            if database and database != ":memory:":
+                self._checkpointer = WalCheckpointer(database, lock)
         else:
             self._write_lock = nullcontext()
             self._write_options = {}
@@ -654,6 +662,8 @@ class SqlStore:
         Closing twice is harmless.
         """
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._held_lock:
             held, self._held = self._held, []
         for raw in held:
@@ -723,6 +733,8 @@ class SqlStore:
                     yield tx
             for profile in tx.saved.values():  # committed: now they are the stored versions
                 self._profile_cache.put(profile)
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
         finally:
             self._writing.active = False
 
