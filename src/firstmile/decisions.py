@@ -68,26 +68,27 @@ class ExposureLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: list[Exposure] = []
+        # Plain tuples on the hot path; Exposure records are built when flushed.
+        self._pending: list[tuple[str, str, str, str, str, datetime]] = []
         self._seen: set[tuple[str, str, str]] = set()
         self._day = ""
 
     def add(self, profile_id: str, plan: Plan) -> int:
         """Queue the items of ``plan``; returns how many were new today."""
-        day = plan.decided_at.date().isoformat()
+        decided_at = plan.decided_at
+        day = decided_at.date().isoformat()
+        version = plan.config_version
         added = 0
         with self._lock:
             if day != self._day or len(self._seen) > EXPOSURES_KEPT_IN_MEMORY:
                 self._day, self._seen = day, set()
+            seen, pending = self._seen, self._pending
             for slot, item in plan.shown_items():
                 key = (profile_id, item, day)
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-                self._pending.append(
-                    Exposure(profile_id, item, day, slot, plan.config_version, plan.decided_at)
-                )
-                added += 1
+                if key not in seen:
+                    seen.add(key)
+                    pending.append((profile_id, item, day, slot, version, decided_at))
+                    added += 1
         return added
 
     def flush(self, store: Store) -> int:
@@ -97,7 +98,7 @@ class ExposureLog:
         if pending:
             try:
                 with store.write() as tx:
-                    tx.record_exposures(pending)
+                    tx.record_exposures([Exposure(*row) for row in pending])
             except Exception:
                 with self._lock:
                     self._pending[:0] = pending  # keep them for the next flush
