@@ -23,9 +23,20 @@ from firstmile.experiments.buckets import (
     get_bucket_ranges,
     get_equal_weights,
 )
+from firstmile.experiments.comparison import Comparison
 from firstmile.experiments.hashing import HashVersion, fnv1a32, in_namespace
 from firstmile.experiments.hashing import fnv_hash as hash
 from firstmile.experiments.holdout import Holdout
+from firstmile.experiments.metric_stats import (
+    MetricUpdate,
+    StatsDelta,
+    UserState,
+    apply_delta,
+    metric_delta,
+    pre_exposure_value,
+    user_entered,
+)
+from firstmile.experiments.metrics import EventValue, Metric
 from firstmile.experiments.model import (
     Assignment,
     AssignmentReason,
@@ -33,24 +44,52 @@ from firstmile.experiments.model import (
     ExperimentStatus,
     Namespace,
 )
+from firstmile.experiments.recommend import Recommendation
+from firstmile.experiments.report import (
+    MetricReport,
+    MetricValue,
+    Report,
+    SrmSummary,
+    VariantSummary,
+    build_report,
+)
+from firstmile.experiments.report_text import render_text
 from firstmile.experiments.sticky import StickyRecord, sticky_assign
 
 __all__ = [
     "Assignment",
     "AssignmentReason",
     "BucketRange",
+    "Comparison",
+    "EventValue",
     "Experiment",
     "ExperimentStatus",
     "HashVersion",
     "Holdout",
+    "Metric",
+    "MetricReport",
+    "MetricUpdate",
+    "MetricValue",
     "Namespace",
+    "Recommendation",
+    "Report",
+    "SrmSummary",
+    "StatsDelta",
     "StickyRecord",
+    "UserState",
+    "VariantSummary",
+    "apply_delta",
     "assign",
+    "build_report",
     "choose_variation",
     "fnv1a32",
     "get_bucket_ranges",
     "get_equal_weights",
     "hash",
     "in_namespace",
+    "metric_delta",
+    "pre_exposure_value",
+    "render_text",
     "sticky_assign",
+    "user_entered",
 ]

@@ -12,6 +12,7 @@ are frozen dataclasses whose numbers are finite floats or ``None`` — never NaN
 * sequential (always valid): :func:`sequential_test`
 * checks and corrections: :func:`sample_ratio_mismatch`, :func:`holm`,
   :func:`benjamini_hochberg`
+* ratio metrics (delta method): :func:`ratio_test`, :func:`linearize_ratio`
 * planning: :func:`power_means`, :func:`sample_size_means`, :func:`mde_means`,
   :func:`power_proportions`, :func:`sample_size_proportions`
 
@@ -54,6 +55,7 @@ from firstmile.stats.power import (
     sample_size_means,
     sample_size_proportions,
 )
+from firstmile.stats.ratio import linearize_ratio, ratio_test
 from firstmile.stats.sequential import (
     SequentialResult,
     boundary_multiplier,
@@ -80,10 +82,12 @@ __all__ = [
     "cuped_test",
     "gaussian_test",
     "holm",
+    "linearize_ratio",
     "mde_means",
     "mixture_ratio",
     "power_means",
     "power_proportions",
+    "ratio_test",
     "sample_ratio_mismatch",
     "sample_size_means",
     "sample_size_proportions",
