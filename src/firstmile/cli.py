@@ -17,12 +17,20 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from firstmile import __version__
 from firstmile.cli_plan import print_plan
+from firstmile.cli_trials import (
+    parse_target_policy,
+    print_bandit,
+    print_evaluation,
+    print_trials,
+)
 from firstmile.errors import FirstmileError, InvalidRequest
+from firstmile.experiments import render_text
 from firstmile.imports import FileFormat, count_lines, detect_format, read_messages
 from firstmile.segments.static import parse_id_csv
 from firstmile.service import DEFAULT_SOURCE, Firstmile
@@ -47,6 +55,12 @@ app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
 app.add_typer(segments_app, name="segments")
+experiments_app = typer.Typer(help="Experiments: the list and their reports.", no_args_is_help=True)
+bandits_app = typer.Typer(
+    help="Bandits: current weights, updates, off-policy evaluation.", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(bandits_app, name="bandits")
 
 out = Console()
 err = Console(stderr=True)
@@ -755,6 +769,90 @@ def demo(
                 stored = fm.summary()
         _print_json({"exit_code": code, "home": str(home), "sent": sent, "stored": stored})
     raise typer.Exit(code)
+
+
+@experiments_app.command("list")
+@_friendly
+def experiments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """The experiments and bandits of the loaded config, with users per variant."""
+    with _open(home) as fm:
+        summary = fm.trials_summary()
+    if as_json:
+        _print_json(summary)
+        return
+    print_trials(out, summary)
+
+
+@experiments_app.command("report")
+@_friendly
+def experiments_report(
+    key: Annotated[str, typer.Argument(help="Experiment key.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Effects with intervals, chance to win, SRM and sequential verdicts, a recommendation."""
+    with _open(home) as fm:
+        report = fm.experiment_report(key)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    out.print(escape(render_text(report)), highlight=False)
+
+
+@bandits_app.command("show")
+@_friendly
+def bandits_show(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A bandit's current weights per context and its arms' rewards."""
+    with _open(home) as fm:
+        status = fm.bandit_status(key)
+    if as_json:
+        _print_json(status)
+        return
+    print_bandit(out, status)
+
+
+@bandits_app.command("refresh")
+@_friendly
+def bandits_refresh(
+    home: HomeOption = None,
+    force: Annotated[bool, typer.Option(help="Update even when the cadence is not due.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the weights of bandits whose cadence is due (serve does this itself)."""
+    with _open(home) as fm:
+        updated = fm.refresh_bandits(force=force)
+    if as_json:
+        _print_json({"updated": updated})
+        return
+    out.print(f"{updated} bandit weight sets updated")
+
+
+@bandits_app.command("evaluate")
+@_friendly
+def bandits_evaluate(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    policy: Annotated[
+        str,
+        typer.Option(
+            help='Candidate policy as JSON, context -> arm -> probability; "*" is every '
+            'other context. Example: {"*": {"short": 0.2, "long": 0.8}}. @FILE reads a file.'
+        ),
+    ],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate a candidate policy's value from the bandit's logs (IPS and SNIPS)."""
+    target = parse_target_policy(policy)
+    with _open(home) as fm:
+        result = fm.evaluate_bandit(key, target)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    print_evaluation(out, key, result.to_json())
 
 
 @app.command()

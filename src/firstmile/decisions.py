@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from firstmile.clock import Clock
+from firstmile.config.experiments import ExperimentsConfig
 from firstmile.config.model import OnboardingConfig
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.decide.inputs import decision_input
@@ -29,7 +30,14 @@ from firstmile.events.enrich import enrich
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
-from firstmile.storage.base import Exposure, IdentityKind, Store
+from firstmile.storage.base import BanditWeights, Exposure, IdentityKind, Store
+from firstmile.trials import (
+    Candidate,
+    TrialAssignments,
+    assign_trials,
+    record_exposures,
+    shown,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +114,40 @@ class ExposureLog:
         return len(pending)
 
 
+class TrialExposureLog:
+    """First exposures to experiments and bandits, queued in memory and written by
+    ``flush`` (with the item exposures, off the request path)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, Candidate, datetime, str]] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, profile_id: str, candidate: Candidate, at: datetime, version: str) -> None:
+        key = (candidate.trial_key, profile_id)
+        with self._lock:
+            if key in self._seen:
+                return
+            if len(self._seen) > EXPOSURES_KEPT_IN_MEMORY:
+                self._seen = set()  # the store ignores repeats; memory only saves writes
+            self._seen.add(key)
+            self._pending.append((profile_id, candidate, at, version))
+
+    def flush(self, store: Store, trials: ExperimentsConfig | None) -> int:
+        """Record pending first exposures; returns how many members were new."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending or trials is None:
+            return 0
+        try:
+            with store.write() as tx:
+                return record_exposures(tx, trials, pending)
+        except Exception:
+            with self._lock:
+                self._pending[:0] = pending
+            raise
+
+
 class Decider:
     """Makes decisions for one store under whatever config is loaded."""
 
@@ -124,6 +166,9 @@ class Decider:
         self.budget_s = budget_ms / 1000.0
         self.timer = timer
         self.exposures = ExposureLog()
+        self.trial_exposures = TrialExposureLog()
+        # The bandits' current splits by (bandit, context); reloaded after each refresh.
+        self.bandit_weights: dict[tuple[str, str], BanditWeights] = {}
         self.popularity = Popularity()
         self._scores_cache: tuple[str, frozenset[str] | None] | None = None
         # The user-agent parser loads its rules on first use (a few hundred ms): do it
@@ -172,16 +217,57 @@ class Decider:
         )
         popular = self.popularity.for_user(inp.variables["segments"])
         inp = replace(inp, popular=popular, degraded=degraded)
+        trials = self._trials(config, request, profile, inp.attributes, now, inp.personalize)
+        version = config.version_id if config is not None else NO_CONFIG
         plan = compose(
             config.onboarding if config is not None else OnboardingPlanConfig(),
             inp,
-            config_version=config.version_id if config is not None else NO_CONFIG,
+            config_version=version,
             over_budget=deadline.over,
+            trial_rules=trials.rules,
         )
+        if trials.shown:
+            plan = replace(plan, experiments=trials.shown)
         profile_id = None if profile is None else profile.profile_id
         if profile_id is not None and log_exposures:
             self.exposures.add(profile_id, plan)
+            for candidate in trials.candidates:
+                if shown(candidate, plan):
+                    self.trial_exposures.add(profile_id, candidate, now, version)
         return Decision(plan, profile_id)
+
+    def _trials(
+        self,
+        config: OnboardingConfig | None,
+        request: DecideRequest,
+        profile: Profile | None,
+        attributes: Mapping[str, Any],
+        now: datetime,
+        personalize: bool,
+    ) -> TrialAssignments:
+        """The user's experiment variants and bandit arms (none without consent)."""
+        if config is None or config.trials.empty or not personalize:
+            return TrialAssignments()
+        try:
+            members = [] if profile is None else self.store.trial_members(profile.profile_id)
+        except Exception as exc:  # experiments must not fail the decision either
+            log.warning("decide: trial memberships could not be read: %s", exc)
+            return TrialAssignments()
+        return assign_trials(
+            config.trials,
+            attributes=attributes,
+            user_id=request.user_id or (None if profile is None else profile.user_id),
+            anonymous_id=request.anonymous_id,
+            members=members,
+            weights=self.bandit_weights,
+            now=now,
+        )
+
+    def reload_bandit_weights(self) -> int:
+        """Read the bandits' current splits from the store; returns how many."""
+        stored = self.store.bandit_weights()
+        self.bandit_weights = {(w.bandit_key, w.context): w for w in stored}
+        return len(stored)
 
     def _scores_read(self, config: OnboardingConfig | None) -> frozenset[str] | None:
         if config is None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from firstmile.config.experiments import ExperimentsConfig
 from firstmile.events.consent import ConsentPolicy, changed_decisions, consent_source
 from firstmile.events.model import Event, Purpose, Rejection
 from firstmile.profiles.identity import IdKey, resolve
@@ -33,6 +34,7 @@ from firstmile.storage.base import (
     TraitChange,
     WriteTransaction,
 )
+from firstmile.trials import record_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class PipelineOptions:
     policy: ConsentPolicy
     session_timeout: timedelta = timedelta(minutes=30)
     segments: SegmentEngine | None = None  # None: no onboarding config loaded
+    trials: ExperimentsConfig | None = None  # experiments and bandits whose metrics to feed
 
 
 # A stored record that names its profile (what a merge may have to redirect).
@@ -198,7 +201,8 @@ class _Batch:
             self.stored_ids.discard(from_id)
         self.merges.append(MergeRecord(from_id, into_id, reason, "merged", message_id, at))
 
-    def flush(self) -> None:
+    def flush(self) -> list[StoredEvent]:
+        """Write everything; returns the stored events (with their final profile ids)."""
         tx = self.tx
         if not self.redirect:
             # The common case: no merge in this batch, every row already names its profile.
@@ -209,14 +213,16 @@ class _Batch:
             tx.append_consent(self.consent)
             tx.append_merges(self.merges)
             tx.apply_segment_changes(self.segment_changes)
-            return
+            return self.events
         tx.add_identities(self._redirected(self.identities))
         tx.save_profiles([self.profiles[pid] for pid in sorted(self.dirty)])
-        tx.append_events(self._redirected(self.events))
+        events = self._redirected(self.events)
+        tx.append_events(events)
         tx.append_trait_changes(self._redirected(self.trait_changes))
         tx.append_consent(self._redirected(self.consent))
         tx.append_merges(self.merges)
         tx.apply_segment_changes(self.segment_changes)
+        return events
 
     def _redirected(self, records: list[R]) -> list[R]:
         """``records`` with every profile id final; only the merged profiles' are copied."""
@@ -349,7 +355,9 @@ def ingest(
                     suppressed += 1
             if options.segments is not None:
                 _update_segments(batch, options.segments, options.policy, received_at)
-            batch.flush()
+            stored = batch.flush()
+            if options.trials is not None and not options.trials.empty:
+                record_events(tx, options.trials, stored)
             touched = sorted({batch.final(pid) for pid in batch.dirty})
         quarantine_ids = (
             tx.add_quarantine(

@@ -30,8 +30,10 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Literal, Self
 
+from firstmile.bandits import EvaluationResult, TargetPolicy
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
+from firstmile.config.experiments import ExperimentsConfig
 from firstmile.config.history import text_diff
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.config.rule_check import RuleFinding, sample_findings
@@ -53,6 +55,7 @@ from firstmile.events.consent import ConsentPolicy
 from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
 from firstmile.events.model import Event, Purpose, QuarantineReason, Rejection
 from firstmile.events.validate import RequestFacts, to_event
+from firstmile.experiments import Report
 from firstmile.imports import UnparsedLine
 from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
@@ -87,6 +90,7 @@ from firstmile.storage.base import (
     Store,
 )
 from firstmile.sweep import sweep_segments
+from firstmile.trials import bandit_status, evaluate_bandit, experiment_report, refresh_bandits
 
 DEFAULT_SOURCE = "default"
 PREVIEW_BATCH = 500  # profiles whose memberships are read together
@@ -206,7 +210,7 @@ class Firstmile:
         self.config = config
         self.config_error = None
         self._config_mtime = mtime
-        self.options = replace(self.options, segments=SegmentEngine(config))
+        self.options = replace(self.options, segments=SegmentEngine(config), trials=config.trials)
         with self.store.write() as tx:
             tx.record_config_version(
                 ConfigVersion(
@@ -555,8 +559,81 @@ class Firstmile:
         return self.decide(parse_json(body), source_id=source_id, request_ip=request_ip)
 
     def flush_exposures(self) -> int:
-        """Write the exposures decide logged since the last flush; returns how many."""
-        return self.decider.exposures.flush(self.store)
+        """Write the exposures decide logged since the last flush; returns how many.
+
+        First exposures to experiments and bandits are recorded in the same pass.
+        """
+        written = self.decider.exposures.flush(self.store)
+        trials = None if self.config is None else self.config.trials
+        return written + self.decider.trial_exposures.flush(self.store, trials)
+
+    def refresh_bandits(self, *, force: bool = False) -> int:
+        """Recompute the weights of bandits that are due; returns how many splits changed."""
+        if self.config is None or not self.config.trials.bandits:
+            return 0
+        fresh = refresh_bandits(
+            self.store,
+            self.config.trials,
+            now=self.clock.now(),
+            config_version=self.config.version_id,
+            force=force,
+        )
+        self.decider.reload_bandit_weights()
+        return len(fresh)
+
+    def experiment_report(self, key: str) -> Report:
+        """The report of one experiment of the loaded config, from its statistics."""
+        return experiment_report(self.store, self._trials(), key)
+
+    def bandit_status(self, key: str) -> dict[str, Any]:
+        """A bandit's weights per context and its arms' rewards."""
+        return bandit_status(self.store, self._trials(), key)
+
+    def evaluate_bandit(self, key: str, target: TargetPolicy) -> EvaluationResult:
+        """Off-policy estimate (IPS, SNIPS) of ``target`` from the bandit's logs."""
+        try:
+            return evaluate_bandit(self.store, self._trials(), key, target)
+        except ValueError as exc:  # a candidate that does not fit the bandit's arms
+            raise InvalidRequest(f"Cannot evaluate that policy: {exc}.", field="policy") from None
+
+    def trials_summary(self) -> dict[str, Any]:
+        """The experiments and bandits of the loaded config, with users per variant."""
+        trials = self._trials()
+        out: dict[str, Any] = {"experiments": [], "bandits": []}
+        for experiment in trials.experiments:
+            exposures = {
+                variant: sums[0]
+                for (_, _, variant, metric), sums in self.store.trial_stats(experiment.key).items()
+                if metric == ""
+            }
+            out["experiments"].append(
+                {
+                    "key": experiment.key,
+                    "name": experiment.name,
+                    "status": experiment.experiment.status,
+                    "variants": list(experiment.experiment.variations),
+                    "metrics": list(experiment.metrics),
+                    "users": {v: exposures.get(v, 0) for v in experiment.experiment.variations},
+                }
+            )
+        for bandit in trials.bandits:
+            out["bandits"].append(
+                {
+                    "key": bandit.key,
+                    "name": bandit.name,
+                    "status": bandit.status,
+                    "arms": list(bandit.policy.arms),
+                    "metric": bandit.metric,
+                }
+            )
+        return out
+
+    def _trials(self) -> ExperimentsConfig:
+        if self.config is None:
+            raise NotFound(
+                "No onboarding config is loaded; add experiments to firstmile.yaml first."
+            )
+        return self.config.trials
 
     def refresh_popularity(self) -> int:
         """Recount popular-in-segment recommendations; returns the profiles read."""

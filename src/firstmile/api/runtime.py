@@ -12,7 +12,9 @@ logs what happened:
 * every ``sweep_interval_seconds`` (0: never) time-dependent segments are re-evaluated;
 * every :data:`EXPOSURE_FLUSH_SECONDS` the exposures decide logged are written, and every
   :data:`POPULARITY_SECONDS` (and after a new config) popular-in-segment
-  recommendations are recounted.
+  recommendations are recounted;
+* every :data:`BANDIT_CHECK_SECONDS` bandits whose cadence is due get new weights (and
+  the decider reads every bandit's current split, including ones another process wrote).
 
 Nothing here ever stops the server: a failure is logged and the next round runs.
 """
@@ -29,12 +31,19 @@ from typing import Any, TypeVar
 
 from firstmile.service import Firstmile
 
-__all__ = ["CONFIG_POLL_SECONDS", "EXPOSURE_FLUSH_SECONDS", "POPULARITY_SECONDS", "ServeRuntime"]
+__all__ = [
+    "BANDIT_CHECK_SECONDS",
+    "CONFIG_POLL_SECONDS",
+    "EXPOSURE_FLUSH_SECONDS",
+    "POPULARITY_SECONDS",
+    "ServeRuntime",
+]
 
 T = TypeVar("T")
 
 CONFIG_POLL_SECONDS = 2.0
 EXPOSURE_FLUSH_SECONDS = 1.0
+BANDIT_CHECK_SECONDS = 10.0
 POPULARITY_SECONDS = 300.0
 # uvicorn configures this logger: the lines appear in the server log with its own.
 logger = logging.getLogger("uvicorn.error")
@@ -178,13 +187,26 @@ class ServeRuntime:
 
     async def _decide_housekeeping(self) -> None:
         since_popularity = 0.0
+        since_bandits = BANDIT_CHECK_SECONDS  # check the bandits at once on start
         while await self._pause(EXPOSURE_FLUSH_SECONDS):
             await self.flush_exposures()
             since_popularity += EXPOSURE_FLUSH_SECONDS
+            since_bandits += EXPOSURE_FLUSH_SECONDS
             if self._popularity_due or since_popularity >= POPULARITY_SECONDS:
                 self._popularity_due, since_popularity = False, 0.0
                 await self.refresh_popularity()
+            if since_bandits >= BANDIT_CHECK_SECONDS:
+                since_bandits = 0.0
+                await self.refresh_bandits()
         await self.flush_exposures()  # stopping: what is pending is written
+
+    async def refresh_bandits(self) -> int:
+        """New weights for bandits that are due (in a thread); never raises."""
+        try:
+            return await self._in_thread(self.fm.refresh_bandits)
+        except Exception:
+            logger.exception("updating bandit weights failed")
+            return 0
 
     async def flush_exposures(self) -> int:
         """Write the exposures logged since the last flush (in a thread); never raises."""

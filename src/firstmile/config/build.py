@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from firstmile.conditions import compile_condition
+from firstmile.config.experiments_build import ExperimentsBuilder, normalized_experiments
 from firstmile.config.model import (
     SCHEMA_VERSION,
     OnboardingConfig,
@@ -383,7 +384,9 @@ def build_config(
     segments = [build.segment(i, raw, groups) for i, raw in enumerate(raw_segments)]
     scores = [build.score(i, raw) for i, raw in enumerate(raw_scores)]
     order = build.references(raw_segments, raw_scores)
-    onboarding = OnboardingBuilder(build, groups, traits, build.score_keys).build(data)
+    onboarding_builder = OnboardingBuilder(build, groups, traits, build.score_keys)
+    onboarding = onboarding_builder.build(data)
+    trials = ExperimentsBuilder(onboarding_builder, onboarding).build(data)
     build.attributes(traits)
     if build.problems or top is None:
         raise ConfigFileError(build.problems)
@@ -397,6 +400,7 @@ def build_config(
     if traits is not None:  # only when declared: older files keep their version id
         normalized["traits"] = traits
     normalized.update(normalized_onboarding(data))
+    normalized.update(normalized_experiments(data))
     config = OnboardingConfig(
         version=version,
         saved_groups=MappingProxyType(groups),
@@ -414,6 +418,7 @@ def build_config(
         traits=None if traits is None else MappingProxyType(traits),
         warnings=tuple(sort_problems(build.warnings)),
         onboarding=onboarding,
+        trials=trials,
     )
     if not check_rules:
         return config

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from firstmile.conditions import CompiledCondition
+from firstmile.config.experiments import ExperimentsConfig
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.config.problems import ConfigProblem
 from firstmile.config.rule_check import RuleFinding
@@ -82,6 +83,7 @@ class OnboardingConfig:
     traits: Mapping[str, str] | None = None
     warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)
     onboarding: OnboardingPlanConfig = field(default=OnboardingPlanConfig(), compare=False)
+    trials: ExperimentsConfig = field(default=ExperimentsConfig(), compare=False)
     source_text: str = field(default="", repr=False, compare=False)  # the file as read
     rule_findings: tuple[RuleFinding, ...] = field(default=(), repr=False, compare=False)
 

@@ -175,6 +175,9 @@ class Rule:
     # The segment and score keys the condition reads, named in the rule's reasons.
     segments_read: tuple[str, ...] = ()
     scores_read: tuple[str, ...] = ()
+    # What wrote the rule: "rule" (the rules section), "experiment" (a variant's actions)
+    # or "bandit" (an arm's actions); reasons name it as their source.
+    origin: str = "rule"
     # Worked out once: the planner reads these for every rule of every decision.
     target: str = field(init=False, compare=False)
     sets_slot: bool = field(init=False, compare=False)

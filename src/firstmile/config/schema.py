@@ -132,6 +132,11 @@ class FileIn(_Strict):
     rules: list[Any] = Field(default_factory=list)
     defaults: dict[str, Any] | None = None
     limits: dict[str, Any] | None = None
+    # Experiments and bandits, checked in config.experiments_build.
+    metrics: list[Any] = Field(default_factory=list)
+    experiments: list[Any] = Field(default_factory=list)
+    bandits: list[Any] = Field(default_factory=list)
+    holdout: Any = None
 
 
 class SegmentIn(_Strict):

@@ -21,6 +21,8 @@ ReasonSource = Literal[
     "suppressed",  # a rule suppressed the item
     "popular",  # recommended: popular among users in the same segment
     "flow",  # the step is part of the flow
+    "experiment",  # the user's variant of an experiment wrote the slot
+    "bandit",  # the arm a bandit chose for the user wrote the slot
 ]
 StepState = Literal["todo", "done", "skipped"]
 PLAN_SCHEMA: Final = 1

@@ -23,10 +23,10 @@ slot fall back to the default, with reason ``fallback``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from firstmile.conditions.timestamps import now_seconds
 from firstmile.config.onboarding import (
@@ -43,6 +43,7 @@ from firstmile.decide.model import (
     Plan,
     PlannedStep,
     Reason,
+    ReasonSource,
     Rendered,
     StepState,
 )
@@ -62,7 +63,7 @@ def _never() -> bool:
 def rule_reason(rule: Rule) -> Reason:
     """A rule's reason, naming the segments and scores its condition reads."""
     return Reason(
-        "rule",
+        cast(ReasonSource, rule.origin),
         rule=rule.key,
         segments=rule.segments_read,
         scores=rule.scores_read,
@@ -115,7 +116,13 @@ def match_rules(
 
 
 class _Composer:
-    def __init__(self, config: OnboardingPlanConfig, inp: DecisionInput, over: OverBudget) -> None:
+    def __init__(
+        self,
+        config: OnboardingPlanConfig,
+        inp: DecisionInput,
+        over: OverBudget,
+        trial_rules: Sequence[Rule] = (),
+    ) -> None:
         self.config = config
         self.inp = inp
         self.over = over
@@ -132,7 +139,10 @@ class _Composer:
             else Reason("default")
         )
         self.locales = locale_candidates(inp.locale)
-        rules = config.rules if inp.personalize else ()
+        # Variant and arm actions come first: an experiment decides the slots it tests.
+        rules = (*trial_rules, *config.rules) if trial_rules else config.rules
+        if not inp.personalize:
+            rules = ()
         self.matches = match_rules(rules, inp.attributes, inp.now, over)
         if self.matches.over_budget:
             self.fallbacks.append("rules: over the time budget")
@@ -391,9 +401,14 @@ def compose(
     *,
     config_version: str,
     over_budget: OverBudget = _never,
+    trial_rules: Sequence[Rule] = (),
 ) -> Plan:
-    """The plan for ``inp`` under ``config``. ``over_budget()`` says the time is up."""
-    c = _Composer(config, inp, over_budget)
+    """The plan for ``inp`` under ``config``. ``over_budget()`` says the time is up.
+
+    ``trial_rules`` are the actions of the user's experiment variants and bandit arms,
+    evaluated before the config's rules (see :mod:`firstmile.trials`).
+    """
+    c = _Composer(config, inp, over_budget, trial_rules)
     welcome = c.welcome()
     flow, steps = c.steps()
     depth, depth_reason = c.chosen("tutorial_depth", config.defaults.tutorial_depth)

@@ -24,6 +24,7 @@ QuarantineStatus = Literal["pending", "replayed", "discarded"]
 KeyKind = Literal["write", "server"]
 SegmentChangeKind = Literal["entered", "exited"]
 StaticSegmentSource = Literal["snapshot", "upload"]
+TrialKind = Literal["experiment", "bandit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,49 @@ class Exposure:
     first_at: datetime
 
 
+#: One metric's state for one trial member: (value, denominator, covariate).
+MetricState = tuple[float, float, float]
+#: Sufficient statistics of one row of trial_stats: (n, sum, sum_sq, sum_x, sum_x_sq, sum_xy).
+StatsSums = tuple[int, float, float, float, float, float]
+#: What identifies one row of trial_stats: (trial_key, context, variant, metric).
+StatsKey = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialMember:
+    """A profile exposed to an experiment's variant or a bandit's arm (see firstmile.trials).
+
+    ``context`` is a contextual bandit's context key (``""`` for none); ``propensity`` is
+    the probability the bandit had of choosing this arm (None for experiments); ``states``
+    holds each metric's per-user state.
+    """
+
+    trial_key: str
+    profile_id: str
+    kind: TrialKind
+    variant: str
+    context: str
+    propensity: float | None
+    hash_attribute: str | None
+    hash_value: str | None
+    exposed_at: datetime
+    config_version: str
+    states: Mapping[str, MetricState]
+
+
+@dataclass(frozen=True, slots=True)
+class BanditWeights:
+    """The split a bandit (in one context, ``""`` for none) uses since ``updated_at``."""
+
+    bandit_key: str
+    context: str
+    weights: Mapping[str, float]
+    epoch: int
+    updated_at: datetime
+    config_version: str
+    detail: Mapping[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigVersion:
     """An onboarding config version this database has run, with its file content."""
@@ -268,6 +312,28 @@ class WriteTransaction(Protocol):
 
     def record_config_version(self, version: ConfigVersion) -> bool:
         """Remember a config version; returns whether it was new."""
+
+    def trial_members_of(
+        self, profile_ids: Iterable[str], trial_keys: Iterable[str] | None = None
+    ) -> list[TrialMember]:
+        """The trial memberships of these profiles (of ``trial_keys`` only, if given)."""
+
+    def add_trial_members(self, members: Sequence[TrialMember]) -> None:
+        """Record first exposures; a (trial, profile) already recorded is left as it is."""
+
+    def save_trial_states(
+        self, states: Sequence[tuple[str, str, Mapping[str, MetricState]]]
+    ) -> None:
+        """Replace the metric states of ``(trial_key, profile_id)`` members."""
+
+    def add_trial_stats(self, deltas: Mapping[StatsKey, StatsSums]) -> None:
+        """Add each delta to its row of sufficient statistics (a missing row starts at 0)."""
+
+    def events_since(self, profile_id: str, since: datetime) -> list[StoredEvent]:
+        """The profile's stored events with a timestamp at or after ``since``, oldest first."""
+
+    def save_bandit_weights(self, weights: Sequence[BanditWeights]) -> None:
+        """Store the current split of bandits (one row per bandit and context)."""
 
 
 class Store(Protocol):
@@ -385,3 +451,15 @@ class Store(Protocol):
 
     def config_version(self, version_id: str) -> ConfigVersion | None:
         """One config version by id (or a unique prefix of it), or ``None``."""
+
+    def trial_members(self, profile_id: str) -> list[TrialMember]:
+        """The profile's experiment and bandit memberships, by trial key."""
+
+    def trial_stats(self, trial_key: str) -> dict[StatsKey, StatsSums]:
+        """Every row of sufficient statistics of one trial."""
+
+    def trial_logs(self, trial_key: str) -> Iterator[TrialMember]:
+        """Every member of one trial (for off-policy evaluation), in profile id order."""
+
+    def bandit_weights(self, bandit_key: str | None = None) -> list[BanditWeights]:
+        """The stored splits of one bandit (or of all), by bandit and context."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -291,6 +292,66 @@ config_versions = Table(
     _time("loaded_at"),
     _text("source", nullable=True),
     _text("content"),
+)
+
+# Experiments and bandits (firstmile.trials): one row per trial and exposed profile, with
+# the variant, the bandit context and propensity, and each metric's per-user state.
+trial_members = Table(
+    "trial_members",
+    metadata,
+    _text("trial_key"),
+    _text("profile_id"),
+    _text("kind"),  # "experiment" or "bandit"
+    _text("variant"),
+    _text("context"),  # a bandit's context key; "" for none
+    Column("propensity", Float, nullable=True),
+    _text("hash_attribute", nullable=True),
+    _text("hash_value", nullable=True),
+    _time("exposed_at"),
+    _text("config_version"),
+    _json("states"),  # {metric: [value, denominator, covariate]}
+    PrimaryKeyConstraint("trial_key", "profile_id", name="pk_trial_members"),
+    # Ingest finds the trials of the profiles it updates; merges move them.
+    Index("ix_trial_members_profile_id", "profile_id"),
+    sqlite_with_rowid=False,
+)
+
+
+def _stat(name: str) -> Column[float]:
+    return Column(name, Float, nullable=False)
+
+
+# Mergeable sufficient statistics per trial x context x variant x metric, updated by
+# deltas as exposures and events arrive; metric "" counts exposures.
+trial_stats = Table(
+    "trial_stats",
+    metadata,
+    _text("trial_key"),
+    _text("context"),
+    _text("variant"),
+    _text("metric"),
+    Column("n", BigInteger, nullable=False),
+    _stat("sum"),
+    _stat("sum_sq"),
+    _stat("sum_x"),
+    _stat("sum_x_sq"),
+    _stat("sum_xy"),
+    PrimaryKeyConstraint("trial_key", "context", "variant", "metric", name="pk_trial_stats"),
+    sqlite_with_rowid=False,
+)
+
+# The traffic split each bandit (and each of its contexts) uses now.
+bandit_weights = Table(
+    "bandit_weights",
+    metadata,
+    _text("bandit_key"),
+    _text("context"),
+    _json("weights"),  # {arm: weight}
+    Column("epoch", BigInteger, nullable=False),
+    _time("updated_at"),
+    _text("config_version"),
+    _json("detail"),  # the update's probabilities of being best, reason and warnings
+    PrimaryKeyConstraint("bandit_key", "context", name="pk_bandit_weights"),
 )
 
 # Every migration step applied to this database, with its time (alembic_version only

@@ -61,6 +61,7 @@ from firstmile.storage.engine import (
     sqlite_write_lock,
 )
 from firstmile.storage.migrate import upgrade_to_head
+from firstmile.storage.trials_sql import TrialReads, TrialWrites
 
 T = TypeVar("T")
 
@@ -297,7 +298,7 @@ class _Dialect:
         return column.in_(values)
 
 
-class SqlWriteTransaction:
+class SqlWriteTransaction(TrialWrites):
     """The writes of one transaction, on one connection (see ``SqlStore.write``)."""
 
     def __init__(
@@ -467,6 +468,19 @@ class SqlWriteTransaction:
             to_profile_id,
             from_profile_id,
         )
+        # Trial memberships move too; where both profiles were exposed to the same trial,
+        # the known profile's membership (the one that survives) stays.
+        self._run(
+            "DELETE FROM trial_members WHERE profile_id = ? AND trial_key IN "
+            "(SELECT b.trial_key FROM trial_members AS b WHERE b.profile_id = ?)",
+            from_profile_id,
+            to_profile_id,
+        )
+        self._run(
+            "UPDATE trial_members SET profile_id = ? WHERE profile_id = ?",
+            to_profile_id,
+            from_profile_id,
+        )
 
     def append_events(self, events: Sequence[StoredEvent]) -> None:
         self._append(s.events, events, _EVENT_COLUMNS)
@@ -602,7 +616,7 @@ class SqlWriteTransaction:
         return self._conn.execute(t.delete().where(t.c.key == key)).rowcount > 0
 
 
-class SqlStore:
+class SqlStore(TrialReads):
     """A :class:`~firstmile.storage.base.Store` on SQLite or PostgreSQL.
 
     Parameters

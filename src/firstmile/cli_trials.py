@@ -1,0 +1,111 @@
+"""How the ``experiments`` and ``bandits`` commands print, and how they read a policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from firstmile.errors import InvalidRequest
+
+#: The key of a candidate policy that stands for every context it does not list.
+OTHER_CONTEXTS = "*"
+
+
+def parse_target_policy(text: str) -> dict[str | None, dict[str, float]]:
+    """``{"*": {"a": 0.5, "b": 0.5}, "mobile": {"b": 1}}`` (or ``@file``) as a target policy.
+
+    Raises :class:`~firstmile.errors.InvalidRequest` saying what to fix.
+    """
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise InvalidRequest(f"No policy file at {path}.", field="policy")
+        text = path.read_text(encoding="utf-8")
+    try:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The policy is not valid JSON: {exc}.", field="policy") from None
+    example = 'for example {"*": {"short": 0.2, "long": 0.8}}'
+    if not isinstance(raw, dict) or not raw:
+        raise InvalidRequest(f"The policy maps contexts to arm probabilities, {example}.")
+    policy: dict[str | None, dict[str, float]] = {}
+    for context, arms in raw.items():
+        if not isinstance(arms, dict) or not all(
+            isinstance(p, int | float) and not isinstance(p, bool) for p in arms.values()
+        ):
+            raise InvalidRequest(
+                f"Context {context!r} must map arms to probabilities, {example}.", field="policy"
+            )
+        policy[None if context == OTHER_CONTEXTS else context] = {
+            str(arm): float(p) for arm, p in arms.items()
+        }
+    return policy
+
+
+def print_trials(console: Console, summary: Mapping[str, Any]) -> None:
+    """Experiments with users per variant, then bandits."""
+    experiments, bandits = summary["experiments"], summary["bandits"]
+    if not experiments and not bandits:
+        console.print("No experiments or bandits: declare them in firstmile.yaml.")
+        return
+    table = Table("experiment", "status", "users per variant", "metrics")
+    for exp in experiments:
+        users = ", ".join(f"{v} {n}" for v, n in exp["users"].items())
+        table.add_row(exp["key"], exp["status"], users, ", ".join(exp["metrics"]) or "-")
+    if experiments:
+        console.print(table)
+    table = Table("bandit", "status", "arms", "reward")
+    for bandit in bandits:
+        table.add_row(bandit["key"], bandit["status"], ", ".join(bandit["arms"]), bandit["metric"])
+    if bandits:
+        console.print(table)
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def print_bandit(console: Console, status: Mapping[str, Any]) -> None:
+    """Weights per context and the arms' users and mean rewards."""
+    console.print(f"[bold]{escape(status['key'])}[/] reward: {status['metric']}")
+    table = Table("context", "weights", "epoch", "updated", "because")
+    for row in status["weights"]:
+        weights = ", ".join(f"{arm} {w:.3f}" for arm, w in row["weights"].items())
+        table.add_row(
+            row["context"] or "(all)",
+            weights,
+            str(row["epoch"]),
+            row["updated_at"],
+            escape(str(row["reason"] or "")),
+        )
+    console.print(table)
+    arms = Table("arm", "users", "mean reward")
+    for arm, data in status["arms"].items():
+        arms.add_row(arm, str(data["users"]), _number(data["mean_reward"]))
+    console.print(arms)
+
+
+def print_evaluation(console: Console, key: str, result: Mapping[str, Any]) -> None:
+    """IPS, SNIPS and the logging policy's value, with intervals and warnings."""
+    console.print(
+        f"[bold]{escape(key)}[/]: {result['n_used']} of {result['n_logged']} logged "
+        f"decisions used, effective sample size {_number(result['effective_sample_size'])}"
+    )
+    table = Table("estimate", "value", "interval")
+    for name in ("logging", "ips", "snips"):
+        estimate = result[name]
+        interval = estimate.get("interval") or {}
+        table.add_row(
+            name,
+            _number(estimate.get("value")),
+            f"[{_number(interval.get('lower'))}, {_number(interval.get('upper'))}]",
+        )
+    console.print(table)
+    for warning in result.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {escape(warning)}")

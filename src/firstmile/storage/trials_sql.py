@@ -1,0 +1,245 @@
+"""The SQL side of experiments and bandits: members, sufficient statistics, bandit weights.
+
+Mixed into :class:`~firstmile.storage.sql.SqlWriteTransaction` (writes inside one
+transaction) and :class:`~firstmile.storage.sql.SqlStore` (reads), so ``sql.py`` keeps to
+the ingest and profile tables. Statistics are added as deltas with one upsert per row
+(``n = n + excluded.n``, ...), the same text on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, cast
+
+from sqlalchemy import Connection, select
+
+from firstmile.storage import schema as s
+from firstmile.storage.base import (
+    BanditWeights,
+    MetricState,
+    StatsKey,
+    StatsSums,
+    StoredEvent,
+    TrialKind,
+    TrialMember,
+)
+
+_MEMBER_COLUMNS: Final = (
+    "trial_key",
+    "profile_id",
+    "kind",
+    "variant",
+    "context",
+    "propensity",
+    "hash_attribute",
+    "hash_value",
+    "exposed_at",
+    "config_version",
+    "states",
+)
+_STATS_COLUMNS: Final = (
+    "trial_key",
+    "context",
+    "variant",
+    "metric",
+    "n",
+    "sum",
+    "sum_sq",
+    "sum_x",
+    "sum_x_sq",
+    "sum_xy",
+)
+_STATS_UPSERT: Final = (
+    "ON CONFLICT (trial_key, context, variant, metric) DO UPDATE SET "
+    + ", ".join(f"{c} = trial_stats.{c} + excluded.{c}" for c in _STATS_COLUMNS[4:])
+)
+_WEIGHT_COLUMNS: Final = (
+    "bandit_key",
+    "context",
+    "weights",
+    "epoch",
+    "updated_at",
+    "config_version",
+    "detail",
+)
+_WEIGHT_UPSERT: Final = "ON CONFLICT (bandit_key, context) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in _WEIGHT_COLUMNS[2:]
+)
+_MEMBERS_CHUNK: Final = 400
+
+
+def _states_json(states: Mapping[str, MetricState]) -> dict[str, list[float]]:
+    return {metric: list(state) for metric, state in states.items()}
+
+
+def _member(row: Any) -> TrialMember:
+    data = row._mapping
+    raw_states = data["states"] or {}
+    states = {
+        str(metric): cast(MetricState, tuple(float(v) for v in values))
+        for metric, values in raw_states.items()
+    }
+    return TrialMember(
+        trial_key=data["trial_key"],
+        profile_id=data["profile_id"],
+        kind=cast(TrialKind, data["kind"]),
+        variant=data["variant"],
+        context=data["context"],
+        propensity=data["propensity"],
+        hash_attribute=data["hash_attribute"],
+        hash_value=data["hash_value"],
+        exposed_at=data["exposed_at"],
+        config_version=data["config_version"],
+        states=states,
+    )
+
+
+def _member_row(member: TrialMember) -> dict[str, Any]:
+    row = {c: getattr(member, c) for c in _MEMBER_COLUMNS}
+    row["states"] = _states_json(member.states)
+    return row
+
+
+class TrialWrites:
+    """Trial writes of one transaction; needs ``self._conn`` (the transaction's)."""
+
+    _conn: Connection
+
+    def trial_members_of(
+        self, profile_ids: Iterable[str], trial_keys: Iterable[str] | None = None
+    ) -> list[TrialMember]:
+        t = s.trial_members
+        ids = sorted(set(profile_ids))
+        keys = None if trial_keys is None else sorted(set(trial_keys))
+        found: list[TrialMember] = []
+        for start in range(0, len(ids), _MEMBERS_CHUNK):
+            query = select(*(t.c[c] for c in _MEMBER_COLUMNS)).where(
+                t.c.profile_id.in_(ids[start : start + _MEMBERS_CHUNK])
+            )
+            if keys is not None:
+                query = query.where(t.c.trial_key.in_(keys))
+            found.extend(_member(row) for row in self._conn.execute(query))
+        return sorted(found, key=lambda m: (m.profile_id, m.trial_key))
+
+    def add_trial_members(self, members: Sequence[TrialMember]) -> None:
+        if not members:
+            return
+        t = s.trial_members
+        for member in members:
+            exists = self._conn.scalar(
+                select(t.c.variant).where(
+                    t.c.trial_key == member.trial_key, t.c.profile_id == member.profile_id
+                )
+            )
+            if exists is None:
+                self._conn.execute(t.insert(), [_member_row(member)])
+
+    def save_trial_states(
+        self, states: Sequence[tuple[str, str, Mapping[str, MetricState]]]
+    ) -> None:
+        t = s.trial_members
+        for trial_key, profile_id, values in states:
+            self._conn.execute(
+                t.update()
+                .where(t.c.trial_key == trial_key, t.c.profile_id == profile_id)
+                .values(states=_states_json(values))
+            )
+
+    def add_trial_stats(self, deltas: Mapping[StatsKey, StatsSums]) -> None:
+        if not deltas:
+            return
+        placeholders = ", ".join(["?"] * len(_STATS_COLUMNS))
+        sql = (
+            f"INSERT INTO trial_stats ({', '.join(_STATS_COLUMNS)}) "  # noqa: S608 - fixed names
+            f"VALUES ({placeholders}) {_STATS_UPSERT}"
+        )
+        if self._conn.dialect.name != "sqlite":
+            sql = sql.replace("?", "%s")
+        rows = [(*key, *sums) for key, sums in sorted(deltas.items())]
+        self._conn.exec_driver_sql(sql, rows)
+
+    def events_since(self, profile_id: str, since: datetime) -> list[StoredEvent]:
+        t = s.events
+        query = (
+            select(t)
+            .where(t.c.profile_id == profile_id, t.c.timestamp >= since)
+            .order_by(t.c.timestamp, t.c.id)
+        )
+        columns = StoredEvent.__dataclass_fields__
+        return [
+            StoredEvent(**{k: v for k, v in row._mapping.items() if k in columns})
+            for row in self._conn.execute(query)
+        ]
+
+    def save_bandit_weights(self, weights: Sequence[BanditWeights]) -> None:
+        if not weights:
+            return
+        t = s.bandit_weights
+        for row in weights:
+            values = {c: getattr(row, c) for c in _WEIGHT_COLUMNS}
+            values["weights"] = dict(row.weights)
+            values["detail"] = dict(row.detail)
+            self._conn.execute(
+                t.delete().where(t.c.bandit_key == row.bandit_key, t.c.context == row.context)
+            )
+            self._conn.execute(t.insert(), [values])
+
+
+class TrialReads:
+    """Trial reads of a store; needs ``self._read(query)``."""
+
+    def _read(self, query: Any) -> list[Any]:
+        raise NotImplementedError  # provided by SqlStore
+
+    def trial_members(self, profile_id: str) -> list[TrialMember]:
+        t = s.trial_members
+        query = (
+            select(*(t.c[c] for c in _MEMBER_COLUMNS))
+            .where(t.c.profile_id == profile_id)
+            .order_by(t.c.trial_key)
+        )
+        return [_member(row) for row in self._read(query)]
+
+    def trial_stats(self, trial_key: str) -> dict[StatsKey, StatsSums]:
+        t = s.trial_stats
+        query = select(*(t.c[c] for c in _STATS_COLUMNS)).where(t.c.trial_key == trial_key)
+        out: dict[StatsKey, StatsSums] = {}
+        for row in self._read(query):
+            key, sums = tuple(row[:4]), row[4:]
+            out[cast(StatsKey, key)] = (
+                int(sums[0]),
+                float(sums[1]),
+                float(sums[2]),
+                float(sums[3]),
+                float(sums[4]),
+                float(sums[5]),
+            )
+        return out
+
+    def trial_logs(self, trial_key: str) -> Iterator[TrialMember]:
+        t = s.trial_members
+        query = (
+            select(*(t.c[c] for c in _MEMBER_COLUMNS))
+            .where(t.c.trial_key == trial_key)
+            .order_by(t.c.profile_id)
+        )
+        return iter([_member(row) for row in self._read(query)])
+
+    def bandit_weights(self, bandit_key: str | None = None) -> list[BanditWeights]:
+        t = s.bandit_weights
+        query = select(*(t.c[c] for c in _WEIGHT_COLUMNS)).order_by(t.c.bandit_key, t.c.context)
+        if bandit_key is not None:
+            query = query.where(t.c.bandit_key == bandit_key)
+        return [
+            BanditWeights(
+                bandit_key=row.bandit_key,
+                context=row.context,
+                weights={str(k): float(v) for k, v in row.weights.items()},
+                epoch=int(row.epoch),
+                updated_at=row.updated_at,
+                config_version=row.config_version,
+                detail=dict(row.detail),
+            )
+            for row in self._read(query)
+        ]

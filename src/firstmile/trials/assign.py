@@ -1,0 +1,231 @@
+"""Decide-time assignment to every live experiment and bandit of the config (pure).
+
+For one user and one decision, :func:`assign_trials` returns
+
+* the rules of the user's variants and arms, which decide evaluates before the config's
+  own rules (a variant decides the slots it tests);
+* what the plan shows under ``experiments`` (per trial: variant, whether the user is in,
+  the reason, and for a bandit its context and propensity);
+* the :class:`Candidate` exposures: recorded by the caller only when the plan actually
+  shows one of the trial's slots (:func:`shown`).
+
+Stickiness: a profile that was exposed to a trial keeps its recorded variant, whatever its
+identity hashes to now (an anonymous user who signs up keeps what they saw). Holdout,
+namespaces, coverage, targeting and QA overrides follow
+:func:`firstmile.experiments.assign`; a user with neither a user id nor an anonymous id
+cannot be hashed and enters nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from firstmile.bandits import choose_arm
+from firstmile.conditions.timestamps import now_seconds
+from firstmile.config.experiments import ConfiguredBandit, ConfiguredExperiment, ExperimentsConfig
+from firstmile.config.onboarding import Rule
+from firstmile.decide.model import Plan
+from firstmile.experiments import AssignmentReason, assign
+from firstmile.experiments.holdout import Holdout
+from firstmile.storage.base import BanditWeights, TrialKind, TrialMember
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An exposure to record if the plan shows one of ``slots``."""
+
+    trial_key: str
+    kind: TrialKind
+    variant: str
+    context: str
+    propensity: float | None
+    hash_attribute: str | None
+    hash_value: str | None
+    slots: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TrialAssignments:
+    """Everything decide needs from the trials for one user."""
+
+    rules: tuple[Rule, ...] = ()
+    shown: Mapping[str, Any] = field(default_factory=dict)  # the plan's "experiments"
+    candidates: tuple[Candidate, ...] = ()
+
+
+NONE = TrialAssignments()
+
+
+def hash_attributes(user_id: str | None, anonymous_id: str | None) -> dict[str, Any]:
+    """The attributes experiments hash: ``user_id``, falling back to ``anonymous_id``."""
+    return {"user_id": user_id, "anonymous_id": anonymous_id}
+
+
+def shown(candidate: Candidate, plan: Plan) -> bool:
+    """Whether ``plan`` shows the user something the trial tests (then: an exposure)."""
+    if not candidate.slots:
+        return True  # a trial whose variants change nothing: being decided is the exposure
+    slots = {slot for slot, _ in plan.shown_items()}
+    slots.update(("tutorial_depth", "flow"))  # always part of a plan
+    return not slots.isdisjoint(candidate.slots)
+
+
+def _experiment(
+    trial: ConfiguredExperiment,
+    identity: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+    now_s: float,
+    member: TrialMember | None,
+    holdout: Holdout | None,
+) -> tuple[dict[str, Any], Candidate | None, tuple[Rule, ...]]:
+    exp = trial.experiment
+    if member is not None and member.variant in exp.variations:
+        index = exp.variations.index(member.variant)
+        view = {"variant": member.variant, "in_experiment": True, "reason": "sticky"}
+        candidate = Candidate(
+            trial.key,
+            "experiment",
+            member.variant,
+            "",
+            None,
+            member.hash_attribute,
+            member.hash_value,
+            trial.slots,
+        )
+        return view, candidate, trial.variant_rules[index]
+    if trial.condition is not None and not trial.condition.predicate(attributes, now_s):
+        return (
+            {"variant": exp.variations[0], "in_experiment": False, "reason": "targeting"},
+            None,
+            (),
+        )
+    result = assign(exp, identity, holdout=holdout)
+    view = {
+        "variant": result.variation_key,
+        "in_experiment": result.in_experiment,
+        "reason": result.reason.value,
+    }
+    if not result.in_experiment:
+        return view, None, ()
+    if result.reason is not AssignmentReason.ASSIGNED:
+        return view, None, trial.variant_rules[result.variation]  # forced QA: not measured
+    measured = Candidate(
+        trial.key,
+        "experiment",
+        result.variation_key,
+        "",
+        None,
+        result.hash_attribute,
+        result.hash_value,
+        trial.slots,
+    )
+    return view, measured, trial.variant_rules[result.variation]
+
+
+def _bandit(
+    trial: ConfiguredBandit,
+    identity: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+    now_s: float,
+    member: TrialMember | None,
+    weights: Mapping[tuple[str, str], BanditWeights],
+) -> tuple[dict[str, Any], Candidate | None, tuple[Rule, ...]]:
+    arms = trial.policy.arms
+    if member is not None and member.variant in arms:
+        view = {
+            "variant": member.variant,
+            "in_experiment": True,
+            "reason": "sticky",
+            "context": member.context or None,
+            "propensity": member.propensity,
+        }
+        candidate = Candidate(
+            trial.key,
+            "bandit",
+            member.variant,
+            member.context,
+            member.propensity,
+            member.hash_attribute,
+            member.hash_value,
+            trial.slots,
+        )
+        return view, candidate, trial.arm_rules[arms.index(member.variant)]
+    if trial.condition is not None and not trial.condition.predicate(attributes, now_s):
+        return {"variant": None, "in_experiment": False, "reason": "targeting"}, None, ()
+    name = "user_id" if identity.get("user_id") else "anonymous_id"
+    value = identity.get(name)
+    if not value:
+        return {"variant": None, "in_experiment": False, "reason": "no_hash_attribute"}, None, ()
+    context = trial.context_of(attributes, now_s) or ""
+    stored = weights.get((trial.key, context)) or weights.get((trial.key, ""))
+    split = (
+        tuple(stored.weights.get(arm, 0.0) for arm in arms)
+        if stored is not None
+        else tuple(1.0 / len(arms) for _ in arms)
+    )
+    choice = choose_arm(arms, split, str(value), seed=trial.policy.seed_used)
+    view = {
+        "variant": choice.arm,
+        "in_experiment": True,
+        "reason": "bandit",
+        "context": context or None,
+        "propensity": choice.propensity,
+    }
+    candidate = Candidate(
+        trial.key, "bandit", choice.arm, context, choice.propensity, name, str(value), trial.slots
+    )
+    return view, candidate, trial.arm_rules[choice.index]
+
+
+def assign_trials(
+    config: ExperimentsConfig,
+    *,
+    attributes: Mapping[str, Any],
+    user_id: str | None,
+    anonymous_id: str | None,
+    members: Sequence[TrialMember],
+    weights: Mapping[tuple[str, str], BanditWeights],
+    now: datetime,
+) -> TrialAssignments:
+    """The user's variants and arms in every live trial (see the module doc).
+
+    ``attributes`` are decide's attributes (targeting conditions and bandit contexts read
+    them); ``members`` the profile's recorded memberships; ``weights`` the bandits'
+    current splits by ``(bandit, context)``, ``""`` for the global one.
+    """
+    if config.empty:
+        return NONE
+    identity = hash_attributes(user_id, anonymous_id)
+    by_trial = {m.trial_key: m for m in members}
+    now_s = now_seconds(now)
+    rules: list[Rule] = []
+    view: dict[str, Any] = {}
+    candidates: list[Candidate] = []
+    for experiment in config.experiments:
+        if not experiment.live(now):
+            continue
+        seen, candidate, chosen = _experiment(
+            experiment, identity, attributes, now_s, by_trial.get(experiment.key), config.holdout
+        )
+        view[experiment.key] = seen
+        rules.extend(chosen)
+        if candidate is not None:
+            candidates.append(candidate)
+    for bandit in config.bandits:
+        if bandit.status != "running":
+            continue
+        held = config.holdout is not None and config.holdout.contains(identity)
+        if held and bandit.key not in by_trial:
+            view[bandit.key] = {"variant": None, "in_experiment": False, "reason": "holdout"}
+            continue
+        seen, candidate, chosen = _bandit(
+            bandit, identity, attributes, now_s, by_trial.get(bandit.key), weights
+        )
+        view[bandit.key] = seen
+        rules.extend(chosen)
+        if candidate is not None:
+            candidates.append(candidate)
+    return TrialAssignments(tuple(rules), view, tuple(candidates))
