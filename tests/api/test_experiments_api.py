@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from firstmile.api.app import create_app
 from firstmile.clock import FixedClock
@@ -87,3 +90,14 @@ def test_unknown_keys_are_404_listing_the_known_ones(api: Api) -> None:
 def test_the_write_key_cannot_read_results(api: Api, path: str) -> None:
     assert_error_shape(api.get(path, key=api.write_key), 401)
     assert_error_shape(api.client.get(path), 401)
+
+
+@given(key=st.text(min_size=1, max_size=40).filter(lambda k: "/" not in k and k.strip() == k))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_key_gets_a_json_answer_never_a_5xx(api: Api, key: str) -> None:
+    response = api.get(f"/v1/experiments/{quote(key, safe='')}/results")
+    assert response.status_code in {200, 404}
+    if response.status_code == 404:
+        assert_error_shape(response, 404)

@@ -386,7 +386,13 @@ def build_config(
     order = build.references(raw_segments, raw_scores)
     onboarding_builder = OnboardingBuilder(build, groups, traits, build.score_keys)
     onboarding = onboarding_builder.build(data)
-    trials = ExperimentsBuilder(onboarding_builder, onboarding).build(data)
+    declared = data.get("events")
+    trials = ExperimentsBuilder(
+        onboarding_builder,
+        onboarding,
+        events=declared if isinstance(declared, list) else None,
+        warn=lambda path, message: build.warnings.append(doc.problem(path, message)),
+    ).build(data)
     build.attributes(traits)
     if build.problems or top is None:
         raise ConfigFileError(build.problems)

@@ -7,7 +7,7 @@ variants, a metric key no experiment can find, an action on missing content.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -50,10 +50,38 @@ def _sentence(error: ValueError) -> str:
 class ExperimentsBuilder:
     """One pass over the trial sections, after the onboarding sections are built."""
 
-    def __init__(self, onboarding: OnboardingBuilder, plan: OnboardingPlanConfig) -> None:
+    def __init__(
+        self,
+        onboarding: OnboardingBuilder,
+        plan: OnboardingPlanConfig,
+        *,
+        events: Collection[str] | None = None,
+        warn: Callable[[FieldPath, str], None] | None = None,
+    ) -> None:
         self.onboarding = onboarding
         self.report = onboarding.report
         self.plan = plan
+        self.events = None if events is None else frozenset(events)
+        self.warn = warn or (lambda path, message: None)
+
+    def check_events(self, metric: Metric, path: FieldPath) -> bool:
+        """Metric events against the declared ``events:`` (a warning when none are)."""
+        ok = True
+        for name in sorted(metric.events):
+            if self.events is None:
+                self.warn(
+                    path,
+                    f"Metric `{metric.key}` reads the event `{name}`; declare the events you "
+                    "track under `events:` to have their names checked.",
+                )
+            elif name not in self.events:
+                self.report.add(
+                    path,
+                    f"Metric `{metric.key}` reads `{name}`, which is not under `events:`; "
+                    + _guess(name, self.events, "events"),
+                )
+                ok = False
+        return ok
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -66,7 +94,7 @@ class ExperimentsBuilder:
             if item is None or not self.report.claim_key(keys, "metric", item.key, (*path, "key")):
                 continue
             try:
-                metrics[item.key] = Metric(
+                metric = Metric(
                     item.key,
                     item.kind,
                     event=item.event,
@@ -87,6 +115,9 @@ class ExperimentsBuilder:
                 )
             except ValueError as exc:
                 self.report.add(path, _sentence(exc))
+                continue
+            if self.check_events(metric, path):
+                metrics[item.key] = metric
         return metrics
 
     def metric_refs(
@@ -329,4 +360,7 @@ def normalized_experiments(data: Mapping[str, Any]) -> dict[str, Any]:
     holdout = data.get("holdout")
     if holdout is not None:
         out["holdout"] = holdout
+    events = data.get("events")
+    if events is not None:
+        out["events"] = events
     return out

@@ -133,6 +133,7 @@ class FileIn(_Strict):
     defaults: dict[str, Any] | None = None
     limits: dict[str, Any] | None = None
     # Experiments and bandits, checked in config.experiments_build.
+    events: list[Text] | None = None  # the track events the app sends (absent: unchecked)
     metrics: list[Any] = Field(default_factory=list)
     experiments: list[Any] = Field(default_factory=list)
     bandits: list[Any] = Field(default_factory=list)
