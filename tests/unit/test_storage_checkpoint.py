@@ -86,21 +86,36 @@ def test_the_thread_ends_when_idle_and_starts_again_on_the_next_commit(tmp_path:
     assert not checkpointer.running
 
 
-def test_a_held_write_lock_only_postpones_the_final_step(tmp_path: Path) -> None:
+def test_a_long_log_is_restarted_under_the_write_lock_once_it_is_free(tmp_path: Path) -> None:
     database = tmp_path / "firstmile.db"
     writer = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
     writer.execute("PRAGMA journal_mode=WAL").fetchall()
     writer.execute("CREATE TABLE t (x INTEGER)")
     lock = threading.Lock()
-    checkpointer = WalCheckpointer(str(database), lock, interval_s=0.01)
+    # Every log counts as long here, so each round wants the lock.
+    checkpointer = WalCheckpointer(str(database), lock, interval_s=0.01, reset_frames=0)
     try:
         with lock:
             writer.execute("INSERT INTO t VALUES (1)")
             checkpointer.committed()
-            time.sleep(0.2)  # several rounds pass while the lock is held
-            assert checkpointer.completed == 0
+            assert _wait_for(lambda: checkpointer.completed > 0)  # step 1 needs no lock
+            assert checkpointer.locked_rounds == 0  # step 2 waits for the writer
         checkpointer.committed()
-        assert _wait_for(lambda: checkpointer.completed > 0)
+        assert _wait_for(lambda: checkpointer.locked_rounds > 0)
     finally:
         checkpointer.close()
         writer.close()
+
+
+def test_a_short_log_never_takes_the_write_lock(tmp_path: Path) -> None:
+    database = tmp_path / "firstmile.db"
+    with open_store(f"sqlite:///{database}") as store:
+        assert isinstance(store, SqlStore)
+        store.migrate()
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        for n in range(20):
+            with store.write() as tx:
+                tx.bump_counters(DAY, "web", {"accepted": n + 1})
+        assert _wait_for(lambda: checkpointer.completed > 0)
+        assert checkpointer.locked_rounds == 0

@@ -9,12 +9,15 @@ behind it.
 
 :class:`WalCheckpointer` moves that work to a daemon thread with its own connection:
 
-1. a ``PASSIVE`` checkpoint without any lock copies the bulk of the log while writers go
-   on (SQLite lets a passive checkpoint run beside a writer; the sqlite3 module releases
-   the GIL while it runs, so request threads keep working too);
-2. then, holding the process's write lock for a moment, a second ``PASSIVE`` checkpoint
-   copies the few pages committed meanwhile. The log is then wholly in the database
-   file, so the next writer starts it again from the beginning instead of growing it.
+1. a ``PASSIVE`` checkpoint without any lock copies the log while writers go on (SQLite
+   lets a passive checkpoint run beside a writer; the sqlite3 module releases the GIL
+   while it runs, so request threads keep working too). When it catches up between two
+   commits, the next writer starts the log again from its beginning;
+2. only when the log has grown past :data:`RESET_FRAMES` anyway (commits never left a
+   gap), a second ``PASSIVE`` checkpoint runs holding the process's write lock, so the
+   log is wholly copied and restarts. Not on every round: a checkpoint syncs the file,
+   and a writer waiting on that lock for a sync costs more than the checkpoint saves
+   (measured: 43 us per event of lock waits when this step ran every round).
 
 The inline ``wal_autocheckpoint`` stays on as the safety net (a stalled thread or another
 process writing the same file), set higher than the log ever gets while this thread
@@ -34,6 +37,11 @@ CHECKPOINT_INTERVAL_S: Final = 0.2
 IDLE_EXIT_S: Final = 5.0
 #: How long step 2 waits for the write lock before leaving it to the next round.
 LOCK_WAIT_S: Final = 0.05
+#: A log this long (64 MiB of 4 KiB pages) is restarted under the write lock (step 2).
+RESET_FRAMES: Final = 16_000
+#: Unlocked passes to run while more than LOCKED_PASS_FRAMES are still to copy.
+CATCH_UP_PASSES: Final = 4
+LOCKED_PASS_FRAMES: Final = 1_000
 
 
 class WalCheckpointer:
@@ -56,17 +64,21 @@ class WalCheckpointer:
         *,
         interval_s: float = CHECKPOINT_INTERVAL_S,
         idle_exit_s: float = IDLE_EXIT_S,
+        reset_frames: int = RESET_FRAMES,
     ) -> None:
         self._database = database
         self._write_lock = write_lock
         self._interval_s = interval_s
         self._idle_rounds = max(1, round(idle_exit_s / interval_s))
+        self._reset_frames = reset_frames
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self._commits = 0
         self._closed = threading.Event()
         #: Checkpoints that found the log fully copied (for tests and diagnostics).
         self.completed = 0
+        #: Step-2 checkpoints run under the write lock (for tests and diagnostics).
+        self.locked_rounds = 0
 
     @property
     def running(self) -> bool:
@@ -124,16 +136,23 @@ class WalCheckpointer:
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            if self._write_lock.acquire(timeout=LOCK_WAIT_S):
+            busy, log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            # Catch up without the lock first: each pass copies what the writer appended
+            # during the one before, so what is left for the locked pass is small.
+            for _ in range(CATCH_UP_PASSES):
+                if busy or log - copied <= LOCKED_PASS_FRAMES:
+                    break
+                busy, log, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if log >= self._reset_frames and self._write_lock.acquire(timeout=LOCK_WAIT_S):
                 try:
                     busy, log, copied = connection.execute(
                         "PRAGMA wal_checkpoint(PASSIVE)"
                     ).fetchone()
+                    self.locked_rounds += 1
                 finally:
                     self._write_lock.release()
-                if not busy and log == copied:
-                    self.completed += 1
+            if not busy and log == copied:
+                self.completed += 1
         except sqlite3.Error:
             # A busy or vanished file: the inline autocheckpoint remains the safety net,
             # and the next round tries again.
