@@ -378,6 +378,7 @@ def test_demo_json_prints_what_was_sent_and_what_was_stored(tmp_path: Path) -> N
     assert out["exit_code"] == 0
     sent, stored = out["sent"], out["stored"]
     assert sent["users"] == 12
-    assert stored["profiles"]["profiles"] == 12
+    # The population, plus the launch-week sign-ups the demo's experiment and bandit use.
+    assert stored["profiles"]["profiles"] == 12 + sent["trials"]["users"]
     assert stored["ingest"]["accepted"] > 0
     assert sum(stored["quarantine_by_reason"].values()) == stored["ingest"]["quarantined"]

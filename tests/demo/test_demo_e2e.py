@@ -18,6 +18,7 @@ from rich.console import Console
 
 from firstmile.demo.population import Population, build_population
 from firstmile.demo.run import EXIT_USAGE, MARKER, RECORD_FILE, run_demo
+from firstmile.demo.trials import BANDIT, EXPERIMENT, TRIAL_USERS
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
 from firstmile.service import Firstmile
@@ -99,7 +100,9 @@ def test_ingest_counts_reconcile_with_the_report(
     assert journey > 0  # events sent one at a time after the simulation
     plan_journey = recorded["plan_journey"]["sent"]
     assert plan_journey > 0  # events sent along with decide calls
-    assert ingest["accepted"] == report["well_formed"] + journey + plan_journey
+    trials = recorded["trials"]["sent"]
+    assert trials > recorded["trials"]["users"]  # the sign-ups, then their outcomes
+    assert ingest["accepted"] == report["well_formed"] + journey + plan_journey + trials
     assert ingest["duplicate"] == report["retried_messages"]
     assert ingest["quarantined"] == report["malformed"]
     assert summary["quarantine_by_reason"] == report["malformed_by_reason"]
@@ -111,13 +114,16 @@ def test_ingest_counts_reconcile_with_the_report(
     assert report["server_said"]["quarantined"] == report["malformed"]
 
 
-def test_profiles_one_per_person(demo: tuple[Path, int, str], population: Population) -> None:
+def test_profiles_one_per_person(
+    demo: tuple[Path, int, str], population: Population, recorded: dict[str, Any]
+) -> None:
     home, _, _ = demo
     with open_workspace(home) as fm:
         stats = fm.summary()["profiles"]
     identified = sum(p.identified for p in population.people)
-    assert stats["profiles"] == len(population.people)
-    assert stats["identified"] == identified
+    signups = recorded["trials"]["users"]  # the trials' cohort: identified, never anonymous
+    assert stats["profiles"] == len(population.people) + signups
+    assert stats["identified"] == identified + signups
     assert stats["anonymous"] == len(population.people) - identified > 0
 
 
@@ -245,3 +251,30 @@ def test_the_plan_journey_left_its_marks(
     assert "create_project" in items
     assert len(items) == len(set(items))
     assert [v["version_id"] for v in versions] == [exposures[0].config_version]
+
+
+def test_the_experiment_and_the_bandit_found_their_planted_effects(
+    demo: tuple[Path, int, str], recorded: dict[str, Any], population: Population
+) -> None:
+    home, _, printed = demo
+    trials = recorded["trials"]
+    assert "Experiments and bandits" in printed
+    assert "Recommendation: ship friendly" in printed
+    assert trials["errors"] == []
+    assert trials["decided"] == trials["users"] == TRIAL_USERS
+    with open_workspace(home) as fm:
+        report = fm.experiment_report(EXPERIMENT).to_json()
+        users = {v["key"]: v["users"] for v in report["variants"]}
+        assert users == trials["variants"]
+        assert report["recommendation"]["action"] == "ship"
+        assert report["recommendation"]["variant"] == "friendly"
+        # The demo refreshed the weights after the server stopped; they are stored.
+        status = fm.bandit_status(BANDIT)
+        assert {arm: a["users"] for arm, a in status["arms"].items()} == trials["arms"]
+        weights = next(w["weights"] for w in status["weights"] if w["context"] is None)
+        assert weights["b"] > weights["a"]
+        # The trials target the launch-week sign-ups only: nobody of the population is in.
+        members = 0
+        for person in population.people:
+            members += len(fm.store.trial_members(fm.find_profile_id(person.display_id)))
+        assert members == 0

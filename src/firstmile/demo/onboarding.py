@@ -60,6 +60,7 @@ traits:
   createdAt: timestamp
   company: object
   team_size:               # a form field, sent as a numeric string
+  signup_campaign: string  # set at sign-up by the launch-week landing page (the trials below)
 
 segments:
   - key: new_this_week
@@ -144,6 +145,12 @@ catalog:
     body: >-
       {{ traits.name | default('You') }}, a team of {{ traits.team_size | default('several') }}
       is waiting: invite them first.
+  - id: welcome_friendly
+    kind: message
+    title: Glad you're here!
+    body: >-
+      Hey {{ traits.name | default('there') }}! Let's get your first project live together;
+      it takes about three minutes.
   - id: welcome_back
     kind: message
     title: Pick up where you left off
@@ -177,6 +184,10 @@ catalog:
     kind: feature_tip
     title: Templates
     body: Fifty ready-made projects to start from.
+  - id: quick_add_tip
+    kind: feature_tip
+    title: Quick Add
+    body: Press N anywhere to add a task, a note or a project in one line.
 
 flows:
   - key: beginner
@@ -254,6 +265,37 @@ limits:
   per: 1d
   tips: 2
   recommendations: 2
+
+# -- experiments and bandits (docs/experiments.md, docs/bandits.md) -------------------------
+# Both run on the launch-week sign-ups only (`signup_campaign`), so the plans of everyone
+# else stay what the rules above make them. Each measures its own outcome: the welcome copy
+# is judged on projects created, the tips on tips used, so neither trial's effect leaks
+# into the other's numbers.
+
+metrics:
+  - {key: activated, kind: conversion, event: Project Created, window: 7d}
+  - {key: tip_used, kind: conversion, event: Tip Used, window: 7d}
+
+experiments:
+  - key: welcome_copy
+    name: A friendlier welcome
+    when: {signup_campaign: launch_week}
+    variants:
+      - {key: control, weight: 0.5}
+      - {key: friendly, weight: 0.5, then: {set_welcome: welcome_friendly}}
+    metrics: [activated]
+    planned_users: 1000
+
+bandits:
+  - key: first_tip
+    name: The first tip a new user sees
+    when: {signup_campaign: launch_week}
+    metric: tip_used
+    min_samples: 50
+    cadence: 1h
+    arms:
+      - {key: a, then: {pin_tip: templates_tip}}
+      - {key: b, then: {pin_tip: quick_add_tip}}
 """
 
 

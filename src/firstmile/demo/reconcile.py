@@ -128,26 +128,38 @@ def observe(
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One number: what the simulation implies, what the server stored."""
+    """One number (or a short answer, such as a recommendation): what the simulation
+    implies, what the server stored."""
 
     group: str
     label: str
-    expected: int
-    observed: int
+    expected: int | str
+    observed: int | str
 
     @property
     def ok(self) -> bool:
         return self.expected == self.observed
 
 
-def expected_consent_counts(fm: Firstmile, population: Population) -> dict[str, dict[str, int]]:
-    """Profiles per purpose and state, from what people stated and the workspace policy."""
+def expected_consent_counts(
+    fm: Firstmile, population: Population, *, unstated: int = 0
+) -> dict[str, dict[str, int]]:
+    """Profiles per purpose and state, from what people stated and the workspace policy.
+
+    ``unstated``: profiles beyond the population whose people stated no consent (the
+    trials' sign-ups): the workspace default applies to them.
+    """
     expected: dict[str, dict[str, int]] = {}
-    for person in population.people:
-        stated = {Purpose(name): granted for name, granted in person.consent.items()}
+    statements: list[tuple[dict[Purpose, bool], int]] = [
+        ({Purpose(name): granted for name, granted in person.consent.items()}, 1)
+        for person in population.people
+    ]
+    if unstated:
+        statements.append(({}, unstated))
+    for stated, count in statements:
         for purpose in PURPOSES:
             bucket = expected.setdefault(purpose.value, {"granted": 0, "denied": 0})
-            bucket["granted" if fm.policy.granted(purpose, stated) else "denied"] += 1
+            bucket["granted" if fm.policy.granted(purpose, stated) else "denied"] += count
     return expected
 
 
@@ -158,10 +170,13 @@ def build_checks(
     expected_consent: dict[str, dict[str, int]],
     *,
     extra_sent: int = 0,
+    signups: int = 0,
 ) -> list[Check]:
     """Every number the demo checks, grouped as the report prints them.
 
-    ``extra_sent``: well-formed messages sent after the simulation (the segment journey).
+    ``extra_sent``: well-formed messages sent after the simulation (the segment journey,
+    the trials). ``signups``: people who signed up after the simulation, with a user id
+    and no anonymous history (the trials' cohort): one identified profile each.
     """
     counters = observed.counters
     accepted = report.well_formed + extra_sent
@@ -207,8 +222,18 @@ def build_checks(
     identified = sum(p.identified for p in people)
     kept = sum(not p.denies_analytics for p in people)
     checks += [
-        Check("profiles", "profiles (one per person)", len(people), observed.profiles["profiles"]),
-        Check("profiles", "identified (signed up)", identified, observed.profiles["identified"]),
+        Check(
+            "profiles",
+            "profiles (one per person" + (", and per trial sign-up)" if signups else ")"),
+            len(people) + signups,
+            observed.profiles["profiles"],
+        ),
+        Check(
+            "profiles",
+            "identified (signed up)",
+            identified + signups,
+            observed.profiles["identified"],
+        ),
         Check(
             "profiles",
             "anonymous (never signed up)",

@@ -87,7 +87,13 @@ _GROUP_TITLES = {
     "consent": "Consent (profiles, per purpose)",
     "segments": "Segment sizes (kept live = recounted now)",
     "decide": "Decisions (POST /v1/decide)",
+    "experiments": "Experiment welcome_copy (planted share)",
+    "bandits": "Bandit first_tip (planted share)",
 }
+
+
+def _shown(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else escape(value)
 
 
 def print_checks(console: Console, checks: Sequence[Check]) -> None:
@@ -106,7 +112,10 @@ def print_checks(console: Console, checks: Sequence[Check]) -> None:
         indent = "      " if group == "quarantine" else "  "
         for check in rows:
             table.add_row(
-                indent + check.label, f"{check.expected:,}", f"{check.observed:,}", _mark(check.ok)
+                indent + check.label,
+                _shown(check.expected),
+                _shown(check.observed),
+                _mark(check.ok),
             )
     console.print(table)
     console.print(

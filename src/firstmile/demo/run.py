@@ -2,9 +2,11 @@
 
 :func:`run_demo` builds a fresh workspace, starts a real ``firstmile serve`` in a
 subprocess, sends a simulated onboarding population through its HTTP API with real
-clients (:mod:`firstmile.demo.simulate`), stops the server, then reads the workspace
-with the library and prints what happened. Every number it prints is checked against
-what was sent; the exit code says whether they all reconcile.
+clients (:mod:`firstmile.demo.simulate`), asks for plans, runs an experiment and a
+bandit on a cohort of new sign-ups with planted effects (:mod:`firstmile.demo.trials`),
+stops the server, then reads the workspace with the library and prints what happened.
+Every number it prints is checked against what was sent; the exit code says whether
+they all reconcile.
 
 The steps live in their own modules: the workspace and the server process in
 :mod:`~firstmile.demo.sandbox`, the reconciliation in :mod:`~firstmile.demo.reconcile`,
@@ -64,6 +66,14 @@ from firstmile.demo.report import (
 )
 from firstmile.demo.sandbox import MARKER, fresh_home, serve
 from firstmile.demo.simulate import PHASES, SimulationReport, simulate
+from firstmile.demo.trials import (
+    TRIAL_PHASES,
+    TrialRun,
+    print_trials,
+    run_trials,
+    trial_checks,
+    trial_results,
+)
 from firstmile.service import Firstmile
 from firstmile.settings import load_settings
 from firstmile.workspace import init_workspace
@@ -73,16 +83,20 @@ __all__ = ["EXIT_MISMATCH", "EXIT_SERVER", "EXIT_USAGE", "MARKER", "RECORD_FILE"
 RECORD_FILE = "demo.json"  # what was sent: seed, size, reference time and the report
 
 
-def _simulate_with_progress(
-    console: Console, population: Population, base_url: str, write_key: str
-) -> SimulationReport:
-    with Progress(
+def _progress(console: Console) -> Progress:
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-    ) as progress:
+    )
+
+
+def _simulate_with_progress(
+    console: Console, population: Population, base_url: str, write_key: str
+) -> SimulationReport:
+    with _progress(console) as progress:
         tasks = {phase: progress.add_task(phase, total=None, start=False) for phase in PHASES}
 
         def on_progress(phase: str, done: int, total: int) -> None:
@@ -92,6 +106,28 @@ def _simulate_with_progress(
             progress.update(tasks[phase], completed=done, total=total)
 
         return simulate(population, base_url=base_url, write_key=write_key, progress=on_progress)
+
+
+def _trials_with_progress(
+    console: Console, population: Population, base_url: str, write_key: str, server_key: str
+) -> TrialRun:
+    with _progress(console) as progress:
+        tasks = {phase: progress.add_task(phase, total=None, start=False) for phase in TRIAL_PHASES}
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            progress.start_task(tasks[phase])
+            progress.update(tasks[phase], completed=done, total=total)
+
+        return run_trials(
+            base_url,
+            write_key,
+            server_key,
+            seed=population.seed,
+            taken={p.display_id for p in population.people}
+            | {a for p in population.people for a in p.anonymous_ids}
+            | {p.previous_user_id for p in population.people if p.previous_user_id},
+            progress=on_progress,
+        )
 
 
 def run_demo(home: Path, users: int, seed: int, console: Console) -> int:
@@ -160,7 +196,8 @@ def _print_header(
     console.print(
         f"Onboarding config {config.version_id}: {len(config.segment_keys)} segments "
         f"({', '.join(config.segment_keys)}); {len(plan.catalog)} content items, "
-        f"{len(plan.flows)} flows, {len(plan.rules)} rules"
+        f"{len(plan.flows)} flows, {len(plan.rules)} rules, "
+        f"{len(config.trials.experiments)} experiment(s), {len(config.trials.bandits)} bandit(s)"
     )
 
 
@@ -172,6 +209,7 @@ def _write_record(
     report: SimulationReport,
     trip: Journey | None,
     decisions: _Decisions,
+    trials: TrialRun,
 ) -> None:
     newcomer = decisions.newcomer
     (home / RECORD_FILE).write_bytes(
@@ -185,6 +223,7 @@ def _write_record(
                 "plan_journey": None
                 if newcomer is None
                 else {"user_id": newcomer.display_id, "sent": decisions.sent},
+                "trials": trials.to_json(),
             },
             option=orjson.OPT_INDENT_2,
         )
@@ -232,16 +271,29 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
             taken.add(trip.user_id)
         decisions = _decisions(server.base_url, workspace.server_key, population, taken)
         decisions.plans.extend(example_plans(server.base_url, workspace.server_key, example_people))
+        # Last, so that nothing above sees the trials' users: new sign-ups, their plans
+        # (the experiment and the bandit target them only) and their outcomes.
+        trials = _trials_with_progress(
+            console, population, server.base_url, workspace.write_key, workspace.server_key
+        )
     console.print("Stopped the server; reading what it stored.")
-    extra_sent = (0 if trip is None else trip.sent) + decisions.sent
-    _write_record(home, users, seed, population, report, trip, decisions)
+    extra_sent = (0 if trip is None else trip.sent) + decisions.sent + trials.sent
+    _write_record(home, users, seed, population, report, trip, decisions, trials)
 
     with Firstmile.open(settings) as fm:
         moved = {} if trip is None else {trip.user_id: trip.device}
         observed = observe(fm, population, example_people, latest_devices=moved)
-        expected_consent = expected_consent_counts(fm, population)
+        expected_consent = expected_consent_counts(fm, population, unstated=len(trials.users))
         sizes = segment_sizes(fm)
-    checks = build_checks(population, report, observed, expected_consent, extra_sent=extra_sent)
+        results = trial_results(fm)
+    checks = build_checks(
+        population,
+        report,
+        observed,
+        expected_consent,
+        extra_sent=extra_sent,
+        signups=len(trials.users),
+    )
     checks += [Check("segments", size.key, size.recount, size.size) for size in sizes]
     asked = sum(1 for persona in PLAN_PERSONAS if persona in example_people)
     checks += plan_checks(decisions.plans, decisions.journey, asked=asked)
@@ -251,32 +303,35 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
                 "events", "journey events accepted", trip.sent, sum(s.accepted for s in trip.steps)
             )
         )
+    checks += trial_checks(trials, results)
 
     print_sent(console, population, report)
     print_checks(console, checks)
     print_segments(console, sizes, trip, settings.config_path)
     print_plans(console, decisions.plans)
     print_plan_journey(console, decisions.journey, decisions.newcomer)
+    print_trials(console, trials, results)
     _print_people(console, example_people, observed)
     print_next(console, home, population, example_people, observed, workspace.write_key)
 
-    return _verdict(console, checks, report, time.monotonic() - started, log)
+    errors = [*report.errors, *trials.errors]
+    return _verdict(console, checks, errors, time.monotonic() - started, log)
 
 
 def _verdict(
     console: Console,
     checks: list[Check],
-    report: SimulationReport,
+    errors: list[str],
     elapsed: float,
     log: Path,
 ) -> int:
     console.print()
     failed = [check for check in checks if not check.ok]
-    if report.errors:
-        console.print(f"[bold red]{len(report.errors)} problem(s) while sending:[/]")
-        for error in report.errors[:10]:
+    if errors:
+        console.print(f"[bold red]{len(errors)} problem(s) while sending:[/]")
+        for error in errors[:10]:
             console.print(f"  {escape(error)}")
-    if failed or report.errors:
+    if failed or errors:
         console.print(
             f"[bold red]✗ {len(failed)} of {len(checks)} numbers do not reconcile[/] "
             f"({elapsed:.1f} s). The server log is {log}."

@@ -45,6 +45,7 @@ class Candidate:
     hash_attribute: str | None
     hash_value: str | None
     slots: frozenset[str]
+    rules: tuple[str, ...] = ()  # the keys of the variant's rules (none for a control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +60,31 @@ class TrialAssignments:
 NONE = TrialAssignments()
 
 
+def _keys(rules: tuple[Rule, ...]) -> tuple[str, ...]:
+    return tuple(rule.key for rule in rules)
+
+
 def hash_attributes(user_id: str | None, anonymous_id: str | None) -> dict[str, Any]:
     """The attributes experiments hash: ``user_id``, falling back to ``anonymous_id``."""
     return {"user_id": user_id, "anonymous_id": anonymous_id}
 
 
+#: What compose notes when it stopped evaluating rules (variant actions included).
+RULES_CUT: str = "rules: over the time budget"
+
+
 def shown(candidate: Candidate, plan: Plan) -> bool:
-    """Whether ``plan`` shows the user something the trial tests (then: an exposure)."""
+    """Whether ``plan`` shows the user their variant of the trial (then: an exposure).
+
+    The variant's actions must have run (a decision over its time budget skips them, for
+    the control too, so that both sides are measured alike), and the plan must show one
+    of the slots the trial's variants write.
+    """
+    if RULES_CUT in plan.fallbacks:
+        return False
+    matched = plan.matched_rules
+    if any(rule not in matched for rule in candidate.rules):
+        return False  # cut short, or another trial had already written that slot
     if not candidate.slots:
         return True  # a trial whose variants change nothing: being decided is the exposure
     slots = {slot for slot, _ in plan.shown_items()}
@@ -94,6 +113,7 @@ def _experiment(
             member.hash_attribute,
             member.hash_value,
             trial.slots,
+            _keys(trial.variant_rules[index]),
         )
         return view, candidate, trial.variant_rules[index]
     if trial.condition is not None and not trial.condition.predicate(attributes, now_s):
@@ -121,6 +141,7 @@ def _experiment(
         result.hash_attribute,
         result.hash_value,
         trial.slots,
+        _keys(trial.variant_rules[result.variation]),
     )
     return view, measured, trial.variant_rules[result.variation]
 
@@ -151,6 +172,7 @@ def _bandit(
             member.hash_attribute,
             member.hash_value,
             trial.slots,
+            _keys(trial.arm_rules[arms.index(member.variant)]),
         )
         return view, candidate, trial.arm_rules[arms.index(member.variant)]
     if trial.condition is not None and not trial.condition.predicate(attributes, now_s):
@@ -175,7 +197,15 @@ def _bandit(
         "propensity": choice.propensity,
     }
     candidate = Candidate(
-        trial.key, "bandit", choice.arm, context, choice.propensity, name, str(value), trial.slots
+        trial.key,
+        "bandit",
+        choice.arm,
+        context,
+        choice.propensity,
+        name,
+        str(value),
+        trial.slots,
+        _keys(trial.arm_rules[choice.index]),
     )
     return view, candidate, trial.arm_rules[choice.index]
 

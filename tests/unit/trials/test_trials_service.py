@@ -187,3 +187,21 @@ def test_a_config_with_trial_problems_is_refused(settings: Settings, tmp_path: P
     )
     with pytest.raises(ConfigFileError, match="needs at least two variations"):
         parse_config(one, source="one.yaml")
+
+
+def test_no_exposure_is_recorded_when_the_variant_did_not_run(
+    settings: Settings, clock: FixedClock
+) -> None:
+    settings.config_path.write_text(CONFIG, encoding="utf-8")
+    # A budget no decision can meet: rules (variant actions included) are cut short and
+    # every slot falls back to its default, for treatment and control alike.
+    hurried = settings.model_copy(update={"decide_budget_ms": 1e-6})
+    with Firstmile.open(hurried, clock=clock) as fm:
+        users = [f"h-{n}" for n in range(30)]
+        _seen(fm, users, clock)
+        for user in users:
+            plan = fm.decide({"userId": user})
+            assert "rules: over the time budget" in plan["fallbacks"]
+            assert plan["experiments"]["welcome_copy"]["in_experiment"] is True
+        fm.flush_exposures()
+        assert fm.trials_summary()["experiments"][0]["users"] == {"control": 0, "friendly": 0}
