@@ -9,7 +9,7 @@ the ingest and profile tables. Statistics are added as deltas with one upsert pe
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import Connection, select
@@ -24,6 +24,7 @@ from firstmile.storage.base import (
     TrialKind,
     TrialMember,
 )
+from firstmile.storage.engine import json_loads
 
 _MEMBER_COLUMNS: Final = (
     "trial_key",
@@ -67,6 +68,11 @@ _WEIGHT_UPSERT: Final = "ON CONFLICT (bandit_key, context) DO UPDATE SET " + ", 
     f"{c} = excluded.{c}" for c in _WEIGHT_COLUMNS[2:]
 )
 _MEMBERS_CHUNK: Final = 400
+# Table and column names are fixed here, never from input.
+_MEMBERS_OF_PROFILE: Final = (
+    f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM trial_members "  # noqa: S608
+    "WHERE profile_id = ? ORDER BY trial_key"
+)
 
 
 def _states_json(states: Mapping[str, MetricState]) -> dict[str, list[float]]:
@@ -92,6 +98,32 @@ def _member(row: Any) -> TrialMember:
         exposed_at=data["exposed_at"],
         config_version=data["config_version"],
         states=states,
+    )
+
+
+def _member_from_driver(row: tuple[Any, ...]) -> TrialMember:
+    """A row read on the driver: SQLite hands over text for times and JSON."""
+    data = dict(zip(_MEMBER_COLUMNS, row, strict=True))
+    exposed = data["exposed_at"]
+    if isinstance(exposed, str):
+        exposed = datetime.fromisoformat(exposed).replace(tzinfo=UTC)
+    states = data["states"]
+    raw_states = json_loads(states) if isinstance(states, str | bytes) else states
+    return TrialMember(
+        trial_key=data["trial_key"],
+        profile_id=data["profile_id"],
+        kind=cast(TrialKind, data["kind"]),
+        variant=data["variant"],
+        context=data["context"],
+        propensity=data["propensity"],
+        hash_attribute=data["hash_attribute"],
+        hash_value=data["hash_value"],
+        exposed_at=exposed,
+        config_version=data["config_version"],
+        states={
+            str(metric): cast(MetricState, tuple(float(v) for v in values))
+            for metric, values in (raw_states or {}).items()
+        },
     )
 
 
@@ -187,19 +219,18 @@ class TrialWrites:
 
 
 class TrialReads:
-    """Trial reads of a store; needs ``self._read(query)``."""
+    """Trial reads of a store; needs ``self._read(query)`` and ``self._driver_rows``."""
 
     def _read(self, query: Any) -> list[Any]:
         raise NotImplementedError  # provided by SqlStore
 
+    def _driver_rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError  # provided by SqlStore
+
     def trial_members(self, profile_id: str) -> list[TrialMember]:
-        t = s.trial_members
-        query = (
-            select(*(t.c[c] for c in _MEMBER_COLUMNS))
-            .where(t.c.profile_id == profile_id)
-            .order_by(t.c.trial_key)
-        )
-        return [_member(row) for row in self._read(query)]
+        # On the decide path (once per decision while trials run): a driver-level read.
+        rows = self._driver_rows(_MEMBERS_OF_PROFILE, (profile_id,))
+        return [_member_from_driver(row) for row in rows]
 
     def trial_stats(self, trial_key: str) -> dict[StatsKey, StatsSums]:
         t = s.trial_stats
