@@ -31,6 +31,7 @@ bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
 	$(PY) bench/ingest.py
 	$(PY) bench/segments.py
 	$(PY) bench/decide.py
+	$(PY) bench/experiments.py
 
 serve: $(STAMP)
 	$(VENV)/bin/firstmile serve
