@@ -42,6 +42,7 @@ class ConfiguredExperiment:
     start: datetime | None = None
     end: datetime | None = None
     planned_users: int = 10_000
+    planned_looks: int | None = None
     slots: frozenset[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -236,6 +236,7 @@ class ExperimentsBuilder:
             start=start,
             end=end,
             planned_users=item.planned_users,
+            planned_looks=item.planned_looks,
         )
 
     # -- bandits -----------------------------------------------------------------------------

@@ -64,6 +64,9 @@ class ExperimentIn(_Strict):
     metrics: list[Slug] = Field(default_factory=list)
     # The total of users the experiment is planned for: tunes the sequential test.
     planned_users: Annotated[int, Field(ge=10)] = 10_000
+    # How many times the results will be read (e.g. 14: daily for two weeks): switches the
+    # sequential reading to a group-sequential design that spends alpha over those looks.
+    planned_looks: Annotated[int, Field(ge=1, le=200)] | None = None
     forced: dict[str, Slug] = Field(default_factory=dict)  # user or anonymous id -> variant
     start: Text | None = None
     end: Text | None = None

@@ -30,6 +30,7 @@ from firstmile.stats import (
     Moments,
     cuped_adjust,
     gaussian_test,
+    group_sequential_test,
     linearize_ratio,
     ratio_test,
     sequential_test,
@@ -68,6 +69,7 @@ class Comparison:
     sequential_ci: Interval | None
     sequential_relative_ci: Interval | None
     sequential_p_value: float | None
+    sequential_method: str
     verdict: Verdict
     guardrail_breached: bool
     cuped_variance_reduction: float | None
@@ -91,8 +93,14 @@ def compare(
     alpha: float,
     sequential_alpha: float,
     tuning_n: int,
+    looks: int | None = None,
 ) -> tuple[Comparison, Planning]:
-    """The comparison of ``treatment`` (named ``variant``) with ``control`` on ``metric``."""
+    """The comparison of ``treatment`` (named ``variant``) with ``control`` on ``metric``.
+
+    With ``looks`` planned, the sequential reading is the group-sequential test of
+    ``looks`` equally spaced looks up to ``tuning_n`` users (it spends all of alpha over
+    them); otherwise the always-valid sequence, which holds for any peeking.
+    """
     notes: list[str] = []
     fixed, analysed, reduction = _fixed_horizon(metric, control, treatment, alpha, notes)
     notes.extend(fixed.warnings)
@@ -101,6 +109,7 @@ def compare(
     seq_ci: Interval | None = None
     seq_rel: Interval | None = None
     seq_p: float | None = None
+    seq_method = "always_valid" if looks is None else "group_sequential"
     verdict: Verdict = "undefined"
     if analysed is not None:
         a_c, a_t = analysed
@@ -111,13 +120,25 @@ def compare(
         if chance is not None and not up:
             chance = 1.0 - chance
         loss = bayes.expected_loss if up else bayes.expected_loss_control
-        seq = sequential_test(a_c, a_t, tuning_n=tuning_n, alpha=sequential_alpha)
-        notes.extend(seq.warnings)
-        seq_ci, seq_rel, seq_p = seq.absolute_ci, seq.relative_ci, seq.p_value
-        if seq.significant is not None and seq.absolute is not None:
-            better = (seq.absolute > 0) == up
-            verdict = "better" if seq.significant and better else "inconclusive"
-            if seq.significant and not better:
+        significant: bool | None
+        if looks is None:
+            seq = sequential_test(a_c, a_t, tuning_n=tuning_n, alpha=sequential_alpha)
+            notes.extend(seq.warnings)
+            seq_ci, seq_rel, seq_p = seq.absolute_ci, seq.relative_ci, seq.p_value
+            significant, effect = seq.significant, seq.absolute
+        else:
+            grouped = group_sequential_test(
+                a_c, a_t, planned_n=max(2, tuning_n), looks=looks, alpha=sequential_alpha
+            )
+            notes.extend(grouped.warnings)
+            seq_ci, seq_rel = grouped.absolute_ci, grouped.relative_ci
+            seq_method = f"group_sequential (look {grouped.look} of {looks})"
+            significant = grouped.significant if grouped.z is not None else None
+            effect = grouped.absolute
+        if significant is not None and effect is not None:
+            better = (effect > 0) == up
+            verdict = "better" if significant and better else "inconclusive"
+            if significant and not better:
                 verdict = "worse"
     comparison = Comparison(
         variant=variant,
@@ -136,6 +157,7 @@ def compare(
         sequential_ci=seq_ci,
         sequential_relative_ci=seq_rel,
         sequential_p_value=seq_p,
+        sequential_method=seq_method,
         verdict=verdict,
         guardrail_breached=metric.guardrail and verdict == "worse",
         cuped_variance_reduction=reduction,

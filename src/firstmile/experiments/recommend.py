@@ -44,6 +44,7 @@ from firstmile.stats import (
     sample_size_means,
     sample_size_proportions,
 )
+from firstmile.stats.group_sequential import boundaries
 
 Action = Literal["no_data", "stop_srm", "stop_harm", "ship", "keep_running", "no_winner"]
 _MOST_USERS = 1e13  # beyond this the effect is too small to ever detect
@@ -69,6 +70,7 @@ class Plan:
     tuning_n: int
     power: float
     min_users: int
+    looks: int | None = None  # planned looks of a group-sequential design
 
 
 def recommend(
@@ -178,9 +180,12 @@ def _control_users(metric: Metric, planning: Planning, ratio: float, plan: Plan)
         def power_at(alpha_eff: float, n_control: float) -> float:
             return power_means(effect, spread, n_control, ratio=ratio, alpha=alpha_eff)
 
+    final = None if plan.looks is None else boundaries(plan.looks, alpha, "pocock")[-1]
+
     def sequential_power(n_control: float) -> float:
         pair = max(2, math.ceil(n_control * (1.0 + ratio)))
-        m = boundary_multiplier(pair, plan.tuning_n, alpha)
+        # A group-sequential design is read at its last boundary once the plan is met.
+        m = final if final is not None else boundary_multiplier(pair, plan.tuning_n, alpha)
         alpha_eff = 2.0 * float(special.ndtr(-m))
         return power_at(alpha_eff, n_control) if alpha_eff > 1e-300 else 0.0
 

@@ -98,6 +98,7 @@ class Report:
     sequential_alpha: float
     correction: Correction | None
     tuning_n: int
+    looks: int | None
     users: int
     variants: tuple[VariantSummary, ...]
     srm: SrmSummary
@@ -126,6 +127,7 @@ def build_report(
     power: float = 0.8,
     srm_threshold: float = 0.001,
     min_users: int = DEFAULT_MIN_USERS,
+    looks: int | None = None,
 ) -> Report:
     """The report of an experiment from its sufficient statistics.
 
@@ -135,7 +137,11 @@ def build_report(
     against ``expected_weights`` (default: equal). ``tuning_n`` is the planned total of
     users for the sequential tests, fixed before the experiment starts. ``correction``
     adjusts the fixed-horizon p-values across all comparisons (``"holm"``: family-wise
-    error, ``"bh"``: false discovery rate, None: none).
+    error, ``"bh"``: false discovery rate, None: none). ``looks``, when the number of looks
+    is planned, reads every comparison with the group-sequential test of that many equally
+    spaced looks up to ``tuning_n`` users (its false-positive rate over the planned looks
+    is alpha); without it, with the always-valid sequence (valid for any peeking, and
+    conservative).
     """
     variants = _check_arguments(experiment_key, variants, metrics, alpha, correction, min_users)
     _check_plan(tuning_n, power, alpha)
@@ -152,7 +158,7 @@ def build_report(
     srm = sample_ratio_mismatch(users, expected_weights, threshold=srm_threshold)
     shares = _shares(len(variants), expected_weights)
     treatments = len(variants) - 1
-    plan = Plan(alpha / treatments, tuning_n, power, min_users)
+    plan = Plan(alpha / treatments, tuning_n, power, min_users, looks)
     _data_warnings(variants, users, metrics, min_users, warnings)
     warnings.extend(f"SRM: {text}" for text in srm.warnings if total)
 
@@ -169,6 +175,7 @@ def build_report(
                 alpha=alpha,
                 sequential_alpha=plan.sequential_alpha,
                 tuning_n=tuning_n,
+                looks=looks,
             )
             for name in variants[1:]
         ]
@@ -194,6 +201,7 @@ def build_report(
         sequential_alpha=plan.sequential_alpha,
         correction=correction,
         tuning_n=tuning_n,
+        looks=looks,
         users=total,
         variants=tuple(
             VariantSummary(name, count, share, count / total if total else None)

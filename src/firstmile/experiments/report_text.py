@@ -41,6 +41,13 @@ def render_text(report: Report) -> str:
         f"alpha = {report.alpha:g}, sequential alpha = {report.sequential_alpha:.3g}, "
         f"correction: {correction}"
     )
+    if report.looks is None:
+        lines.append(f"sequential test: always valid (tuned for {report.tuning_n:,} users)")
+    else:
+        lines.append(
+            f"sequential test: group-sequential, {report.looks} planned looks up to "
+            f"{report.tuning_n:,} users"
+        )
     for metric in report.metrics:
         lines.extend(["", _title(metric)])
         lines.extend("  " + line for line in _table(_metric_rows(metric)))

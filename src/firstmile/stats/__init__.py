@@ -9,7 +9,8 @@ are frozen dataclasses whose numbers are finite floats or ``None`` — never NaN
 * frequentist: :func:`welch_test`, :func:`two_proportion_ztest`
 * Bayesian: :func:`beta_binomial_test`, :func:`gaussian_test`, :func:`beta_prob_greater`
 * variance reduction: :func:`cuped_adjust`, :func:`cuped_test`
-* sequential (always valid): :func:`sequential_test`
+* sequential (always valid): :func:`sequential_test`; with planned looks:
+  :func:`group_sequential_test`
 * checks and corrections: :func:`sample_ratio_mismatch`, :func:`holm`,
   :func:`benjamini_hochberg`
 * ratio metrics (delta method): :func:`ratio_test`, :func:`linearize_ratio`
@@ -46,6 +47,10 @@ from firstmile.stats.corrections import (
 )
 from firstmile.stats.cuped import CupedAdjustment, CupedResult, cuped_adjust, cuped_test
 from firstmile.stats.frequentist import FrequentistResult, two_proportion_ztest, welch_test
+from firstmile.stats.group_sequential import (
+    GroupSequentialResult,
+    group_sequential_test,
+)
 from firstmile.stats.moments import Moments
 from firstmile.stats.power import (
     SampleSize,
@@ -68,6 +73,7 @@ __all__ = [
     "CupedAdjustment",
     "CupedResult",
     "FrequentistResult",
+    "GroupSequentialResult",
     "Interval",
     "Moments",
     "MultipleTestResult",
@@ -81,6 +87,7 @@ __all__ = [
     "cuped_adjust",
     "cuped_test",
     "gaussian_test",
+    "group_sequential_test",
     "holm",
     "linearize_ratio",
     "mde_means",

@@ -76,6 +76,7 @@ def experiment_report(store: Store, config: ExperimentsConfig, key: str) -> Repo
         exposures={v: exposures.get(v, 0) for v in exp.variations},
         expected_weights=exp.weights_used,
         tuning_n=trial.planned_users,
+        looks=trial.planned_looks,
     )
 
 

@@ -384,6 +384,7 @@ def test_to_json_shape() -> None:
         "sequential_alpha",
         "correction",
         "tuning_n",
+        "looks",
         "users",
         "variants",
         "srm",
@@ -444,3 +445,22 @@ def test_invalid_arguments_raise(kwargs: dict[str, Any], message: str) -> None:
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=re.escape(message)):
         build_report(**arguments)
+
+
+def test_planned_looks_read_the_comparisons_group_sequentially() -> None:
+    stats: Stats = {"signup": _counts({"control": (700, 70), "tour": (700, 105)})}
+    always = build_report("welcome-tour", VARIANTS, [SIGNUP], stats, tuning_n=2800)
+    grouped = build_report("welcome-tour", VARIANTS, [SIGNUP], stats, tuning_n=2800, looks=14)
+    seq = grouped.metrics[0].comparisons[0]
+    assert seq.sequential_method == "group_sequential (look 7 of 14)"
+    assert seq.sequential_p_value is None
+    assert always.metrics[0].comparisons[0].sequential_method == "always_valid"
+    # Spending alpha over 14 planned looks is less conservative than an always-valid
+    # sequence: the same data gives a narrower interval.
+    wide = always.metrics[0].comparisons[0].sequential_ci
+    narrow = seq.sequential_ci
+    assert wide is not None
+    assert narrow is not None
+    assert narrow.width < wide.width
+    assert grouped.looks == 14
+    assert "group-sequential, 14 planned looks" in render_text(grouped)
