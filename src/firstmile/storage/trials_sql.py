@@ -80,51 +80,26 @@ def _states_json(states: Mapping[str, MetricState]) -> dict[str, list[float]]:
 
 
 def _member(row: Any) -> TrialMember:
-    data = row._mapping
-    raw_states = data["states"] or {}
-    states = {
-        str(metric): cast(MetricState, tuple(float(v) for v in values))
-        for metric, values in raw_states.items()
-    }
-    return TrialMember(
-        trial_key=data["trial_key"],
-        profile_id=data["profile_id"],
-        kind=cast(TrialKind, data["kind"]),
-        variant=data["variant"],
-        context=data["context"],
-        propensity=data["propensity"],
-        hash_attribute=data["hash_attribute"],
-        hash_value=data["hash_value"],
-        exposed_at=data["exposed_at"],
-        config_version=data["config_version"],
-        states=states,
-    )
+    """A row read through SQLAlchemy (times and JSON already decoded)."""
+    return _member_from(dict(row._mapping))
 
 
 def _member_from_driver(row: tuple[Any, ...]) -> TrialMember:
     """A row read on the driver: SQLite hands over text for times and JSON."""
     data = dict(zip(_MEMBER_COLUMNS, row, strict=True))
-    exposed = data["exposed_at"]
-    if isinstance(exposed, str):
-        exposed = datetime.fromisoformat(exposed).replace(tzinfo=UTC)
-    states = data["states"]
-    raw_states = json_loads(states) if isinstance(states, str | bytes) else states
-    return TrialMember(
-        trial_key=data["trial_key"],
-        profile_id=data["profile_id"],
-        kind=cast(TrialKind, data["kind"]),
-        variant=data["variant"],
-        context=data["context"],
-        propensity=data["propensity"],
-        hash_attribute=data["hash_attribute"],
-        hash_value=data["hash_value"],
-        exposed_at=exposed,
-        config_version=data["config_version"],
-        states={
-            str(metric): cast(MetricState, tuple(float(v) for v in values))
-            for metric, values in (raw_states or {}).items()
-        },
-    )
+    if isinstance(data["exposed_at"], str):
+        data["exposed_at"] = datetime.fromisoformat(data["exposed_at"]).replace(tzinfo=UTC)
+    if isinstance(data["states"], str | bytes):
+        data["states"] = json_loads(data["states"])
+    return _member_from(data)
+
+
+def _member_from(data: dict[str, Any]) -> TrialMember:
+    states = {
+        str(metric): cast(MetricState, tuple(float(v) for v in values))
+        for metric, values in (data["states"] or {}).items()
+    }
+    return TrialMember(**{**data, "kind": cast(TrialKind, data["kind"]), "states": states})
 
 
 def _member_row(member: TrialMember) -> dict[str, Any]:
