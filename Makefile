@@ -28,10 +28,10 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import layers
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
-	$(PY) bench/ingest.py
-	$(PY) bench/segments.py
-	$(PY) bench/decide.py
-	$(PY) bench/experiments.py
+	$(PY) -m bench.ingest
+	$(PY) -m bench.segments
+	$(PY) -m bench.decide
+	$(PY) -m bench.experiments
 
 serve: $(STAMP)
 	$(VENV)/bin/firstmile serve

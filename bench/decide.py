@@ -40,7 +40,7 @@ slot may run over the 50 ms budget: those are counted, not failed). The exit sta
 otherwise. Human-readable figures go to stdout; the last line is one JSON object with
 all figures.
 
-Run: ``.venv/bin/python bench/decide.py`` (``--quick`` for a ~20 s smoke run).
+Run: ``.venv/bin/python -m bench.decide`` (``--quick`` for a ~20 s smoke run).
 """
 
 from __future__ import annotations
@@ -53,10 +53,8 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -73,6 +71,13 @@ import httpx
 import orjson
 import yaml
 
+from bench.harness import (
+    Server,
+    cpu_model,
+    free_port,
+    proc_status_mb,
+    process_cpu_s,
+)
 from firstmile.config import OnboardingConfig, parse_config
 from firstmile.service import Firstmile
 from firstmile.settings import load_settings
@@ -1001,89 +1006,6 @@ def in_process(home: Path, calls: Sequence[Call], version_id: str) -> dict[str, 
 # -- part 2: HTTP --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, all its threads (``/proc/<pid>/stat``)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """``python -m firstmile serve`` in a subprocess, without FIRSTMILE_* overrides."""
-
-    def __init__(self, home: Path, port: int) -> None:
-        self.log_path = home / "serve.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "firstmile", "serve", "--home", str(home), "--port", str(port)],
-            cwd=home,
-            env={k: v for k, v in os.environ.items() if not k.startswith("FIRSTMILE_")},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-
-    def wait_ready(self, timeout: float = 300.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log_tail()}")
-            try:
-                response = httpx.get(self.url + "/readyz", timeout=2)
-                if response.status_code == 200:
-                    ready: dict[str, Any] = response.json()
-                    return ready
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not get ready in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def wait_idle(self, least: float = 2.0, timeout: float = 120.0) -> float:
-        """Wait until the start-up work (the popularity count) is done; returns the wait.
-
-        Idle: under 5% of a core over half a second, after at least ``least`` seconds.
-        """
-        start = time.monotonic()
-        time.sleep(least)
-        while time.monotonic() - start < timeout:
-            before = process_cpu_s(self.process.pid)
-            time.sleep(0.5)
-            if process_cpu_s(self.process.pid) - before < 0.025:
-                break
-        return time.monotonic() - start
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
     call: Call
@@ -1279,7 +1201,7 @@ def over_http(
             health_run = load.closed_loop(None, args.closed_seconds, 0.5, pid)
             rounds.append({"decide": decide_run, "healthz": health_run})
         stats = load.stats
-        peak_rss = _status_mb(pid, "VmHWM")
+        peak_rss = proc_status_mb(pid, "VmHWM")
     finally:
         if load is not None:
             load.close()
@@ -1300,13 +1222,6 @@ def over_http(
         "server_peak_rss_mb": round(peak_rss, 1),
         "failures": failures,
     }
-
-
-def _status_mb(pid: int, name: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(name + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -1527,7 +1442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
             "cpus": os.cpu_count(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         print(json.dumps(figures, ensure_ascii=False))

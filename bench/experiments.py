@@ -51,7 +51,7 @@ Before each timed part the setup is moved out of the garbage collector's reach
 Human-readable figures go to stdout; the last line is one JSON object with all figures.
 The exit status is 1 if an assignment disagrees with the SDK or the rows do not check.
 
-Run: ``.venv/bin/python bench/experiments.py`` (``--quick`` for a smaller smoke run).
+Run: ``.venv/bin/python -m bench.experiments`` (``--quick`` for a smaller smoke run).
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,6 +81,9 @@ from growthbook.common_types import EvaluationContext
 from growthbook.core import chooseVariation, gbhash, getBucketRanges, inNamespace, run_experiment
 from scipy import stats as scipy_stats
 
+from bench.harness import (
+    cpu_model,
+)
 from firstmile.experiments import (
     EventValue,
     Experiment,
@@ -106,16 +108,6 @@ GOAL_REPORT_MS = 50.0  # 10 variants x 20 metrics
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHUNK_USERS = 500  # assignment timers alternate on chunks of this many users
 CHUNK_EVENTS = 10_000  # update timers alternate on chunks of this many events
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -1027,7 +1019,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scipy": scipy.__version__,
         "growthbook": growthbook_version,
         "cpus": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(figures))

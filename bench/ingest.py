@@ -21,7 +21,7 @@ Every response must be 200 and accept its whole batch, and the event count in th
 database (``Firstmile.summary()``) must equal the number sent. Human-readable figures
 go to stdout; the last line is one JSON object with all figures.
 
-Run: ``.venv/bin/python bench/ingest.py`` (``--quick`` for a 50,000-event smoke run).
+Run: ``.venv/bin/python -m bench.ingest`` (``--quick`` for a 50,000-event smoke run).
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,6 +51,12 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.harness import (
+    Server,
+    cpu_model,
+    free_port,
+    proc_status_mb,
+)
 from firstmile.events.enrich import enrich
 from firstmile.service import Firstmile
 from firstmile.settings import load_settings
@@ -551,69 +555,6 @@ def raw_ceiling(path: Path, rows: Sequence[tuple[Any, ...]]) -> float:
 # -- server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def clean_environ() -> dict[str, str]:
-    """The environment without FIRSTMILE_* overrides: the embedded default is measured."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("FIRSTMILE_")}
-
-
-def proc_status_mb(pid: int, field_name: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError(f"{field_name} not in /proc/{pid}/status")
-
-
-class Server:
-    """``python -m firstmile serve`` in a subprocess, stopped with SIGTERM."""
-
-    def __init__(self, home: Path, port: int) -> None:
-        self.log_path = home / "serve.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "firstmile", "serve", "--home", str(home), "--port", str(port)],
-            cwd=home,
-            env=clean_environ(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not get ready in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 class Sender:
     """``workers`` threads, each with its own keep-alive ``httpx.Client``."""
 
@@ -677,16 +618,6 @@ def _segments(total: int, size: int) -> Iterator[int]:
     while total > 0:
         yield min(size, total)
         total -= size
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -836,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
             "cpus": os.cpu_count(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         print(json.dumps(figures))

@@ -31,7 +31,7 @@ What it measures, in one run:
 
 Human-readable figures go to stdout; the last line is one JSON object with all figures.
 
-Run: ``.venv/bin/python bench/segments.py`` (``--quick`` for a smaller smoke run).
+Run: ``.venv/bin/python -m bench.segments`` (``--quick`` for a smaller smoke run).
 """
 
 from __future__ import annotations
@@ -43,11 +43,8 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +60,11 @@ import yaml
 from growthbook import __version__ as growthbook_version
 from growthbook.core import evalCondition, getPath
 
+from bench.harness import (
+    Server,
+    cpu_model,
+    free_port,
+)
 from firstmile.config import OnboardingConfig, parse_config
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.model import Purpose
@@ -560,66 +562,6 @@ def cost_per_update(
 CLIENT_HEADERS = {"Content-Type": "application/json", "User-Agent": "analytics-python/2.4.0"}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-class Server:
-    """``python -m firstmile serve`` in a subprocess, without FIRSTMILE_* overrides."""
-
-    def __init__(self, home: Path, port: int) -> None:
-        self.log_path = home / "serve.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "firstmile", "serve", "--home", str(home), "--port", str(port)],
-            cwd=home,
-            env={k: v for k, v in os.environ.items() if not k.startswith("FIRSTMILE_")},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not get ready in {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
 # -- part 2: freshness over HTTP ---------------------------------------------------------
 
 FRESHNESS_CONFIG = f"""\
@@ -917,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(figures))
