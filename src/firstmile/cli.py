@@ -281,6 +281,10 @@ def users_show(
             kind = f"static ({segment['source']})"
         segments.add_row(segment["key"], segment["name"], kind, segment["entered_at"])
     out.print(segments if view["segments"] else "segments: none")
+    trials = Table("experiment / bandit", "variant", "exposed", title="experiments")
+    for member in view["experiments"]:
+        trials.add_row(member["key"], member["variant"], member["exposed_at"])
+    out.print(trials if view["experiments"] else "experiments: none")
 
 
 @quarantine_app.command("list")

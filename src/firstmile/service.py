@@ -891,6 +891,22 @@ class Firstmile:
             self.store.memberships(profile_id), engine, self.store.static_segments_of(profile_id)
         )
         view["scores"] = scores_view(profile, engine, now=now, policy=self.policy)
+        view["experiments"] = [
+            {
+                "key": member.trial_key,
+                "kind": member.kind,
+                "variant": member.variant,
+                "context": member.context or None,
+                "propensity": member.propensity,
+                "exposed_at": member.exposed_at.isoformat(),
+                "config_version": member.config_version,
+                "metrics": {
+                    metric: {"value": value, "denominator": denominator, "covariate": covariate}
+                    for metric, (value, denominator, covariate) in member.states.items()
+                },
+            }
+            for member in self.store.trial_members(profile_id)
+        ]
         return view
 
     # -- quarantine ---------------------------------------------------------------------

@@ -205,3 +205,19 @@ def test_no_exposure_is_recorded_when_the_variant_did_not_run(
             assert plan["experiments"]["welcome_copy"]["in_experiment"] is True
         fm.flush_exposures()
         assert fm.trials_summary()["experiments"][0]["users"] == {"control": 0, "friendly": 0}
+
+
+def test_the_user_view_lists_the_experiments_with_metric_states(
+    trial_fm: Firstmile, clock: FixedClock
+) -> None:
+    fm = trial_fm
+    _seen(fm, ["viewer"], clock)
+    plan = fm.decide({"userId": "viewer"})
+    fm.flush_exposures()
+    clock.advance(timedelta(minutes=1))
+    fm.ingest_items([_track("viewer", "Project Created", clock)])
+    view = {m["key"]: m for m in fm.user("viewer")["experiments"]}
+    assert set(view) == {"welcome_copy", "first_tip"}
+    assert view["welcome_copy"]["variant"] == plan["experiments"]["welcome_copy"]["variant"]
+    assert view["welcome_copy"]["metrics"]["activated"]["value"] == 1.0
+    assert view["first_tip"]["propensity"] == pytest.approx(0.5)
