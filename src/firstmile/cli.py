@@ -27,6 +27,7 @@ from firstmile.cli_trials import (
     parse_target_policy,
     print_bandit,
     print_evaluation,
+    print_tree,
     print_trials,
 )
 from firstmile.errors import FirstmileError, InvalidRequest
@@ -833,6 +834,33 @@ def bandits_refresh(
         _print_json({"updated": updated})
         return
     out.print(f"{updated} bandit weight sets updated")
+
+
+@bandits_app.command("tree")
+@_friendly
+def bandits_tree(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option(help="A categorical attribute to split on (repeat), e.g. device_type."),
+    ] = None,
+    numeric: Annotated[
+        list[str] | None,
+        typer.Option(help="A numeric attribute to split on (repeat), e.g. sessions."),
+    ] = None,
+    min_leaf: Annotated[int, typer.Option(min=2, help="Users of each arm a leaf needs.")] = 100,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit a small tree where the bandit's best arm differs; print its leaves as contexts."""
+    with _open(home) as fm:
+        tree = fm.bandit_tree(
+            key, categorical=attribute or (), numeric=numeric or (), min_leaf=min_leaf
+        )
+    if as_json:
+        _print_json(tree.to_json())
+        return
+    print_tree(out, key, tree.to_json())
 
 
 @bandits_app.command("evaluate")

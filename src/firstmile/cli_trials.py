@@ -109,3 +109,23 @@ def print_evaluation(console: Console, key: str, result: Mapping[str, Any]) -> N
     console.print(table)
     for warning in result.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def print_tree(console: Console, key: str, tree: Mapping[str, Any]) -> None:
+    """The leaves with their best arm, then the ``contexts:`` to paste into the bandit."""
+    leaves = tree["leaves"]
+    console.print(f"[bold]{escape(key)}[/]: {tree['n']} logged users, {len(leaves)} leaves")
+    table = Table("leaf", "users", "best arm", "mean reward by arm")
+    for leaf in leaves:
+        means = ", ".join(f"{arm} {_number(v['mean'])}" for arm, v in leaf["arms"].items())
+        table.add_row(leaf["key"], str(leaf["n"]), str(leaf["best_arm"] or "-"), means)
+    console.print(table)
+    if len(leaves) > 1:
+        console.print("For firstmile.yaml, under the bandit:")
+        lines = ["contexts:"] + [
+            f"  - {{key: {leaf['key']}, when: {orjson.dumps(leaf['condition']).decode()}}}"
+            for leaf in leaves
+        ]
+        console.print(escape("\n".join(lines)), highlight=False)
+    for warning in tree.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {escape(warning)}")

@@ -30,7 +30,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from firstmile.bandits import EvaluationResult, TargetPolicy
+from firstmile.bandits import ContextTree, EvaluationResult, TargetPolicy, TreeAttribute
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
 from firstmile.config.experiments import ExperimentsConfig
@@ -90,7 +90,13 @@ from firstmile.storage.base import (
     Store,
 )
 from firstmile.sweep import sweep_segments
-from firstmile.trials import bandit_status, evaluate_bandit, experiment_report, refresh_bandits
+from firstmile.trials import (
+    bandit_status,
+    bandit_tree,
+    evaluate_bandit,
+    experiment_report,
+    refresh_bandits,
+)
 
 DEFAULT_SOURCE = "default"
 PREVIEW_BATCH = 500  # profiles whose memberships are read together
@@ -588,6 +594,33 @@ class Firstmile:
     def bandit_status(self, key: str) -> dict[str, Any]:
         """A bandit's weights per context and its arms' rewards."""
         return bandit_status(self.store, self._trials(), key)
+
+    def bandit_tree(
+        self,
+        key: str,
+        *,
+        categorical: Sequence[str] = (),
+        numeric: Sequence[str] = (),
+        min_leaf: int = 100,
+    ) -> ContextTree:
+        """A depth-2 tree over these attributes where the bandit's best arm differs; its
+        leaves are conditions, ready to paste as the bandit's ``contexts``."""
+        try:
+            attributes = [TreeAttribute(path) for path in categorical]
+            attributes += [TreeAttribute(path, "numeric") for path in numeric]
+            if not attributes:
+                raise ValueError("name at least one attribute to split on")
+            return bandit_tree(
+                self.store,
+                self._trials(),
+                key,
+                attributes,
+                now=self.clock.now(),
+                policy=self.policy,
+                min_leaf=min_leaf,
+            )
+        except ValueError as exc:
+            raise InvalidRequest(f"Cannot fit a tree: {exc}.", field="attribute") from None
 
     def evaluate_bandit(self, key: str, target: TargetPolicy) -> EvaluationResult:
         """Off-policy estimate (IPS, SNIPS) of ``target`` from the bandit's logs."""

@@ -82,3 +82,13 @@ def test_unknown_keys_exit_4(home: Path) -> None:
 def test_a_bad_policy_exits_2_saying_what_to_fix(home: Path, policy: str, words: list[str]) -> None:
     result = run("bandits", "evaluate", "first_tip", "--policy", policy, "--home", home)
     assert_fails(result, 2, *words)
+
+
+def test_bandits_tree_prints_leaves_and_needs_an_attribute(home: Path) -> None:
+    tree = run_json("bandits", "tree", "first_tip", "--attribute", "device_type", "--home", home)
+    assert tree["n"] == 60
+    assert tree["leaves"]
+    text = run("bandits", "tree", "first_tip", "--attribute", "device_type", "--home", home)
+    assert text.exit_code == 0
+    assert "leaves" in text.stdout
+    assert_fails(run("bandits", "tree", "first_tip", "--home", home), 2, "at least one attribute")

@@ -11,6 +11,7 @@ from firstmile.trials.assign import Candidate, TrialAssignments, assign_trials, 
 from firstmile.trials.record import record_events, record_exposures
 from firstmile.trials.results import (
     bandit_status,
+    bandit_tree,
     evaluate_bandit,
     experiment_report,
     refresh_bandits,
@@ -21,6 +22,7 @@ __all__ = [
     "TrialAssignments",
     "assign_trials",
     "bandit_status",
+    "bandit_tree",
     "evaluate_bandit",
     "experiment_report",
     "record_events",

@@ -14,17 +14,23 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from firstmile.bandits import (
+    ContextTree,
     EvaluationResult,
     LoggedDecision,
     TargetPolicy,
+    TreeAttribute,
+    TreeRow,
     contextual_weights,
     epoch_of,
     evaluate_policy,
+    fit_context_tree,
     weights_due,
 )
 from firstmile.config.experiments import ConfiguredBandit, ExperimentsConfig
 from firstmile.errors import NotFound
+from firstmile.events.consent import ConsentPolicy
 from firstmile.experiments import Report, build_report
+from firstmile.segments.attributes import profile_attributes
 from firstmile.stats import Moments
 from firstmile.storage.base import BanditWeights, StatsKey, StatsSums, Store
 from firstmile.trials.measure import EXPOSURES
@@ -193,6 +199,36 @@ def bandit_status(store: Store, config: ExperimentsConfig, key: str) -> dict[str
             for context, arms in sorted(contexts.items())
         },
     }
+
+
+def bandit_tree(
+    store: Store,
+    config: ExperimentsConfig,
+    key: str,
+    attributes: Sequence[TreeAttribute],
+    *,
+    now: datetime,
+    policy: ConsentPolicy,
+    min_leaf: int = 100,
+) -> ContextTree:
+    """Fit a small tree over user attributes where the bandit's best arm differs.
+
+    Each logged member is one row: the profile's attributes *as they are now* (so split on
+    attributes the arms do not change: device, country, plan), its arm and its reward.
+    The leaves are conditions, ready to become the bandit's ``contexts``.
+    """
+    bandit = config.bandit(key)
+    if bandit is None:
+        raise _unknown("bandit", key, [b.key for b in config.bandits])
+    rows: list[TreeRow] = []
+    for member in store.trial_logs(key):
+        profile = store.get_profile(member.profile_id)
+        if profile is None or member.kind != "bandit":
+            continue
+        reward = member.states.get(bandit.metric, (0.0, 0.0, 0.0))[0]
+        row_attributes = profile_attributes(profile, now=now, policy=policy)
+        rows.append(TreeRow(row_attributes, member.variant, reward))
+    return fit_context_tree(rows, attributes, bandit.policy.arms, min_leaf=min_leaf)
 
 
 def evaluate_bandit(

@@ -3,6 +3,7 @@ exposures, ingest feeds the metrics, the report and the bandit read them back.""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import timedelta
@@ -221,3 +222,35 @@ def test_the_user_view_lists_the_experiments_with_metric_states(
     assert view["welcome_copy"]["variant"] == plan["experiments"]["welcome_copy"]["variant"]
     assert view["welcome_copy"]["metrics"]["activated"]["value"] == 1.0
     assert view["first_tip"]["propensity"] == pytest.approx(0.5)
+
+
+def test_a_context_tree_finds_where_the_best_arm_differs(
+    trial_fm: Firstmile, clock: FixedClock
+) -> None:
+    fm = trial_fm
+    users = [f"t-{n}" for n in range(400)]
+    fm.ingest_items(
+        [
+            {"type": "identify", "userId": u, "traits": {"plan": "pro" if n % 2 else "free"}}
+            for n, u in enumerate(users)
+        ]
+    )
+    arms = {u: fm.decide({"userId": u})["experiments"]["first_tip"]["variant"] for u in users}
+    fm.flush_exposures()
+    clock.advance(timedelta(minutes=1))
+    # Planted: arm b wins for pro users, arm a for free users.
+    converted = [u for n, u in enumerate(users) if (arms[u] == "b") == bool(n % 2)]
+    fm.ingest_items([_track(u, "Project Created", clock) for u in converted])
+    tree = fm.bandit_tree("first_tip", categorical=["plan"], min_leaf=20).to_json()
+    best = {
+        json.dumps(leaf["condition"], sort_keys=True): leaf["best_arm"] for leaf in tree["leaves"]
+    }
+    assert best == {
+        json.dumps({"plan": "free"}, sort_keys=True): "a",
+        json.dumps({"plan": {"$ne": "free"}}, sort_keys=True): "b",
+    } or best == {
+        json.dumps({"plan": "pro"}, sort_keys=True): "b",
+        json.dumps({"plan": {"$ne": "pro"}}, sort_keys=True): "a",
+    }
+    with pytest.raises(InvalidRequest, match="at least one attribute"):
+        fm.bandit_tree("first_tip")
