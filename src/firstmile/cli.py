@@ -7,35 +7,32 @@ never a traceback.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from firstmile import __version__
-from firstmile.cli_plan import print_plan
-from firstmile.cli_trials import (
-    parse_target_policy,
-    print_bandit,
-    print_evaluation,
-    print_tree,
-    print_trials,
+from firstmile.cli_common import (
+    HomeOption,
+    JsonOption,
+    err,
+    friendly,
+    open_workspace,
+    out,
+    print_json,
+    settings_for,
 )
-from firstmile.errors import FirstmileError, InvalidRequest
-from firstmile.experiments import render_text
+from firstmile.cli_plan import print_plan
+from firstmile.cli_trials import bandits_app, experiments_app
+from firstmile.errors import InvalidRequest
 from firstmile.imports import FileFormat, count_lines, detect_format, read_messages
 from firstmile.segments.static import parse_id_csv
 from firstmile.service import DEFAULT_SOURCE, Firstmile
-from firstmile.settings import Settings, load_settings
 from firstmile.storage.base import QuarantineRecord
 from firstmile.workspace import init_workspace
 
@@ -56,52 +53,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
 app.add_typer(segments_app, name="segments")
-experiments_app = typer.Typer(help="Experiments: the list and their reports.", no_args_is_help=True)
-bandits_app = typer.Typer(
-    help="Bandits: current weights, updates, off-policy evaluation.", no_args_is_help=True
-)
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(bandits_app, name="bandits")
-
-out = Console()
-err = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="FIRSTMILE_HOME", help="Workspace folder (default: .)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _friendly(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn user errors into a message and an exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except FirstmileError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
-
-
-def _settings(home: Path | None) -> Settings:
-    return load_settings(home=home)
-
-
-@contextmanager
-def _open(home: Path | None) -> Iterator[Firstmile]:
-    with Firstmile.open(_settings(home)) as fm:
-        yield fm
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _record_json(record: QuarantineRecord) -> dict[str, Any]:
@@ -122,7 +75,7 @@ def _record_json(record: QuarantineRecord) -> dict[str, Any]:
 
 
 @app.command()
-@_friendly
+@friendly
 def init(
     directory: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("."),
     as_json: JsonOption = False,
@@ -130,7 +83,7 @@ def init(
     """Create a workspace: settings file, database, a write and a server key (printed once)."""
     workspace = init_workspace(directory)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "home": str(workspace.home),
                 "settings_file": str(workspace.settings_file),
@@ -152,7 +105,7 @@ def init(
 
 
 @app.command()
-@_friendly
+@friendly
 def serve(
     home: HomeOption = None,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
@@ -163,7 +116,7 @@ def serve(
 
     from firstmile.api.app import create_app
 
-    settings = _settings(home)
+    settings = settings_for(home)
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = settings.model_copy(update=overrides)
     Firstmile.open(settings).close()  # fail fast (and migrate) before binding the port
@@ -181,7 +134,7 @@ def serve(
 
 
 @app.command("import")
-@_friendly
+@friendly
 def import_file(
     file: Annotated[Path, typer.Argument(help="NDJSON (one message per line) or CSV.")],
     home: HomeOption = None,
@@ -203,7 +156,7 @@ def import_file(
     totals = {"accepted": 0, "duplicates": 0, "suppressed": 0, "quarantined": 0}
     reasons: dict[str, int] = {}
     with (
-        _open(home) as fm,
+        open_workspace(home) as fm,
         Progress(
             TextColumn("importing"),
             BarColumn(),
@@ -235,7 +188,7 @@ def import_file(
             flush()
     summary = {**totals, "quarantine_reasons": reasons, "file": str(file)}
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     out.print(
         f"Imported {file}: [green]{totals['accepted']} accepted[/], "
@@ -247,17 +200,17 @@ def import_file(
 
 
 @users_app.command("show")
-@_friendly
+@friendly
 def users_show(
     user: Annotated[str, typer.Argument(help="User id, anonymous id or profile id.")],
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one profile: traits, computed traits, consent, identities, history."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         view = fm.user(user)
     if as_json:
-        _print_json(view)
+        print_json(view)
         return
     out.print(f"[bold]Profile {view['profile_id']}[/] (version {view['version']})")
     ids = view["identities"]
@@ -289,7 +242,7 @@ def users_show(
 
 
 @quarantine_app.command("list")
-@_friendly
+@friendly
 def quarantine_list(
     home: HomeOption = None,
     reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
@@ -301,7 +254,7 @@ def quarantine_list(
     """List quarantined messages, newest first."""
     if status not in ("pending", "replayed", "discarded", "all"):
         raise InvalidRequest("--status must be pending, replayed, discarded or all.")
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         records = fm.quarantine(
             status=None if status == "all" else status,  # type: ignore[arg-type]  # checked above
             reason=reason,
@@ -310,7 +263,7 @@ def quarantine_list(
         )
         reasons = fm.store.quarantine_reasons()
     if as_json:
-        _print_json({"items": [_record_json(r) for r in records], "pending_by_reason": reasons})
+        print_json({"items": [_record_json(r) for r in records], "pending_by_reason": reasons})
         return
     table = Table("id", "received", "reason", "message", "status")
     for record in records:
@@ -327,18 +280,18 @@ def quarantine_list(
 
 
 @quarantine_app.command("show")
-@_friendly
+@friendly
 def quarantine_show(
     entry_id: Annotated[int, typer.Argument(help="Quarantine id.")],
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one quarantined message: reason and the payload as received."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         record = fm.quarantine_entry(entry_id)
     data = _record_json(record)
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     for key in ("id", "status", "reason", "message", "field", "received_at", "source_id"):
         out.print(f"[bold]{key}[/]: {data[key]}")
@@ -346,7 +299,7 @@ def quarantine_show(
 
 
 @quarantine_app.command("replay")
-@_friendly
+@friendly
 def quarantine_replay(
     entry_ids: Annotated[list[int] | None, typer.Argument(help="Quarantine ids.")] = None,
     home: HomeOption = None,
@@ -367,14 +320,14 @@ def quarantine_replay(
             fixed = orjson.loads(payload.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
             raise InvalidRequest(f"{payload}: cannot read a JSON message ({exc}).") from exc
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         if all_pending:
             ids += [r.id for r in fm.quarantine(status="pending", reason=reason, limit=1_000_000)]
         if not ids:
             raise InvalidRequest("Give quarantine ids, or --all.")
         report = fm.replay(ids, payload=fixed)
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     out.print(f"replayed {report['replayed']}, still invalid {report['still_invalid']}")
     for result in report["results"]:
@@ -384,13 +337,13 @@ def quarantine_replay(
 
 
 @segments_app.command("list")
-@_friendly
+@friendly
 def segments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Every segment of the loaded config, then the static ones, with their sizes."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         segments = fm.segments()
     if as_json:
-        _print_json({"segments": segments})
+        print_json({"segments": segments})
         return
     table = Table("key", "name", "kind", "size", "time-dependent")
     for segment in segments:
@@ -407,7 +360,7 @@ def segments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
 
 
 @segments_app.command("show")
-@_friendly
+@friendly
 def segments_show(
     key: Annotated[str, typer.Argument(help="Segment key.")],
     home: HomeOption = None,
@@ -415,12 +368,12 @@ def segments_show(
     as_json: JsonOption = False,
 ) -> None:
     """One segment: its definition, size and first members."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         segment = fm.segment(key)
         page = fm.segment_members(key, limit=members) if members else None
     segment["members"] = page["members"] if page else []
     if as_json:
-        _print_json(segment)
+        print_json(segment)
         return
     out.print(f"[bold]{segment['key']}[/] {segment['name']} ({segment['kind']})")
     if segment["description"]:
@@ -438,7 +391,7 @@ def segments_show(
 
 
 @segments_app.command("preview")
-@_friendly
+@friendly
 def segments_preview(
     condition: Annotated[str, typer.Argument(help="Condition as JSON text, or @file.")],
     home: HomeOption = None,
@@ -456,10 +409,10 @@ def segments_preview(
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"The condition is not valid JSON: {exc}.") from exc
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         result = fm.preview(parsed, sample=sample)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     out.print(f"{result['matching']} of {result['total']} profiles match")
     for profile_id in result["sample"]:
@@ -467,7 +420,7 @@ def segments_preview(
 
 
 @segments_app.command("snapshot")
-@_friendly
+@friendly
 def segments_snapshot(
     key: Annotated[str, typer.Argument(help="The segment to copy.")],
     as_key: Annotated[str, typer.Option("--as", help="Key of the new static segment.")],
@@ -476,16 +429,16 @@ def segments_snapshot(
     as_json: JsonOption = False,
 ) -> None:
     """Copy a segment's current members into a static segment (never re-evaluated)."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         created = fm.snapshot_segment(key, as_key=as_key, name=name)
     if as_json:
-        _print_json(created)
+        print_json(created)
         return
     out.print(f"{created['key']}: {created['size']} profiles copied from {key}")
 
 
 @segments_app.command("upload")
-@_friendly
+@friendly
 def segments_upload(
     key: Annotated[str, typer.Argument(help="Key of the new static segment.")],
     file: Annotated[Path, typer.Argument(help="CSV with an `id` column, or one id per line.")],
@@ -500,10 +453,10 @@ def segments_upload(
     except OSError as exc:
         raise InvalidRequest(f"{file}: cannot read the id file ({exc.strerror}).") from exc
     ids = parse_id_csv(data)
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         created = fm.upload_static_segment(key, ids, name=name or key)
     if as_json:
-        _print_json(created)
+        print_json(created)
         return
     out.print(f"{created['key']}: {created['size']} profiles stored")
     if created["unknown"]:
@@ -517,7 +470,7 @@ def _interactive() -> bool:
 
 
 @segments_app.command("delete")
-@_friendly
+@friendly
 def segments_delete(
     key: Annotated[str, typer.Argument(help="Key of the static segment to delete.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
@@ -526,7 +479,7 @@ def segments_delete(
 ) -> None:
     """Delete a static segment and its member list (segments of firstmile.yaml are removed
     from the file instead). Asks first unless --yes."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         segment = fm.static_segment(key)
         if not yes:
             if as_json or not _interactive():
@@ -540,7 +493,7 @@ def segments_delete(
                 raise typer.Exit(1)
         deleted = fm.delete_static_segment(key)
     if as_json:
-        _print_json(deleted)
+        print_json(deleted)
         return
     out.print(f"{key}: deleted ({deleted['size']} profiles)")
 
@@ -556,7 +509,7 @@ ProfilesOption = Annotated[
 
 
 @config_app.command("check")
-@_friendly
+@friendly
 def config_check(
     file: Annotated[
         Path | None, typer.Argument(help="Config file (default: firstmile.yaml in --home).")
@@ -580,10 +533,10 @@ def config_check(
     if profiles is None:
         profiles = ((home if home is not None else Path()) / SETTINGS_FILE_NAME).is_file()
     if profiles and report.config is not None:
-        count, findings = check_rules_on_profiles(_settings(home), report.config)
+        count, findings = check_rules_on_profiles(settings_for(home), report.config)
         report = report.with_profile_findings(count, findings)
     if as_json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         for line in report.lines():
             typer.echo(line, err=not report.ok)
@@ -593,18 +546,18 @@ def config_check(
 
 
 @config_app.command("history")
-@_friendly
+@friendly
 def config_history(
     home: HomeOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Versions to list.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The config versions this workspace has run, most recently loaded first."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         versions = fm.config_versions(limit=limit)
         current = None if fm.config is None else fm.config.version_id
     if as_json:
-        _print_json({"current": current, "versions": versions})
+        print_json({"current": current, "versions": versions})
         return
     table = Table("version id", "loaded at", "file", "")
     for v in versions:
@@ -616,7 +569,7 @@ def config_history(
 
 
 @config_app.command("diff")
-@_friendly
+@friendly
 def config_diff(
     a: Annotated[str, typer.Argument(help="A version id, a unique prefix, or `current`.")],
     b: Annotated[str, typer.Argument(help="Another one.")] = "current",
@@ -624,10 +577,10 @@ def config_diff(
     as_json: JsonOption = False,
 ) -> None:
     """The unified diff of two config versions' files (`current`: the file in use)."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         diff = fm.config_diff(a, b)
     if as_json:
-        _print_json(diff)
+        print_json(diff)
         return
     if not diff["diff"]:
         out.print(f"{diff['a']['version_id']} and {diff['b']['version_id']}: the same file")
@@ -647,7 +600,7 @@ def _change_text(value: Any) -> str:
 
 
 @app.command()
-@_friendly
+@friendly
 def simulate(
     config: Annotated[Path, typer.Option("--config", help="The candidate config file to compare.")],
     home: HomeOption = None,
@@ -661,7 +614,7 @@ def simulate(
 
     candidate = load_config(config)
     with (
-        _open(home) as fm,
+        open_workspace(home) as fm,
         Progress(
             TextColumn("replaying"),
             BarColumn(),
@@ -677,7 +630,7 @@ def simulate(
             candidate, limit=limit, examples=examples, progress=lambda: progress.advance(task)
         )
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     out.print(
         f"{report['changed']} of {report['profiles']} users' plans change "
@@ -709,7 +662,7 @@ def simulate(
 
 
 @app.command()
-@_friendly
+@friendly
 def decide(
     user: Annotated[str, typer.Argument(help="The user id (or anonymous id with --anonymous).")],
     anonymous: Annotated[
@@ -731,28 +684,28 @@ def decide(
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"--context is not valid JSON: {exc}.", field="context") from exc
     body = {"anonymousId" if anonymous else "userId": user, "context": parsed}
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         plan = fm.decide(body, log_exposures=False)
     if as_json:
-        _print_json(plan)
+        print_json(plan)
         return
     print_plan(out, plan)
 
 
 @app.command()
-@_friendly
+@friendly
 def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Counts: events accepted/deduplicated/quarantined, profiles, consent."""
-    with _open(home) as fm:
+    with open_workspace(home) as fm:
         summary = fm.summary()
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     out.print_json(orjson.dumps(summary).decode())
 
 
 @app.command()
-@_friendly
+@friendly
 def demo(
     users: Annotated[int, typer.Option(min=10, help="Simulated users.")] = 400,
     home: Annotated[Path, typer.Option(help="Demo workspace (recreated).")] = Path(".demo"),
@@ -770,121 +723,10 @@ def demo(
         sent = orjson.loads(record_file.read_bytes()) if record_file.is_file() else None
         stored = None
         if code == 0:
-            with _open(home) as fm:
+            with open_workspace(home) as fm:
                 stored = fm.summary()
-        _print_json({"exit_code": code, "home": str(home), "sent": sent, "stored": stored})
+        print_json({"exit_code": code, "home": str(home), "sent": sent, "stored": stored})
     raise typer.Exit(code)
-
-
-@experiments_app.command("list")
-@_friendly
-def experiments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
-    """The experiments and bandits of the loaded config, with users per variant."""
-    with _open(home) as fm:
-        summary = fm.trials_summary()
-    if as_json:
-        _print_json(summary)
-        return
-    print_trials(out, summary)
-
-
-@experiments_app.command("report")
-@_friendly
-def experiments_report(
-    key: Annotated[str, typer.Argument(help="Experiment key.")],
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Effects with intervals, chance to win, SRM and sequential verdicts, a recommendation."""
-    with _open(home) as fm:
-        report = fm.experiment_report(key)
-    if as_json:
-        _print_json(report.to_json())
-        return
-    out.print(escape(render_text(report)), highlight=False)
-
-
-@bandits_app.command("show")
-@_friendly
-def bandits_show(
-    key: Annotated[str, typer.Argument(help="Bandit key.")],
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """A bandit's current weights per context and its arms' rewards."""
-    with _open(home) as fm:
-        status = fm.bandit_status(key)
-    if as_json:
-        _print_json(status)
-        return
-    print_bandit(out, status)
-
-
-@bandits_app.command("refresh")
-@_friendly
-def bandits_refresh(
-    home: HomeOption = None,
-    force: Annotated[bool, typer.Option(help="Update even when the cadence is not due.")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Recompute the weights of bandits whose cadence is due (serve does this itself)."""
-    with _open(home) as fm:
-        updated = fm.refresh_bandits(force=force)
-    if as_json:
-        _print_json({"updated": updated})
-        return
-    out.print(f"{updated} bandit weight sets updated")
-
-
-@bandits_app.command("tree")
-@_friendly
-def bandits_tree(
-    key: Annotated[str, typer.Argument(help="Bandit key.")],
-    attribute: Annotated[
-        list[str] | None,
-        typer.Option(help="A categorical attribute to split on (repeat), e.g. device_type."),
-    ] = None,
-    numeric: Annotated[
-        list[str] | None,
-        typer.Option(help="A numeric attribute to split on (repeat), e.g. sessions."),
-    ] = None,
-    min_leaf: Annotated[int, typer.Option(min=2, help="Users of each arm a leaf needs.")] = 100,
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Fit a small tree where the bandit's best arm differs; print its leaves as contexts."""
-    with _open(home) as fm:
-        tree = fm.bandit_tree(
-            key, categorical=attribute or (), numeric=numeric or (), min_leaf=min_leaf
-        )
-    if as_json:
-        _print_json(tree.to_json())
-        return
-    print_tree(out, key, tree.to_json())
-
-
-@bandits_app.command("evaluate")
-@_friendly
-def bandits_evaluate(
-    key: Annotated[str, typer.Argument(help="Bandit key.")],
-    policy: Annotated[
-        str,
-        typer.Option(
-            help='Candidate policy as JSON, context -> arm -> probability; "*" is every '
-            'other context. Example: {"*": {"short": 0.2, "long": 0.8}}. @FILE reads a file.'
-        ),
-    ],
-    home: HomeOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Estimate a candidate policy's value from the bandit's logs (IPS and SNIPS)."""
-    target = parse_target_policy(policy)
-    with _open(home) as fm:
-        result = fm.evaluate_bandit(key, target)
-    if as_json:
-        _print_json(result.to_json())
-        return
-    print_evaluation(out, key, result.to_json())
 
 
 @app.command()

@@ -1,17 +1,26 @@
-"""How the ``experiments`` and ``bandits`` commands print, and how they read a policy."""
+"""The ``experiments`` and ``bandits`` commands: reports, weights, policy evaluation, trees."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from firstmile.cli_common import HomeOption, JsonOption, friendly, open_workspace, out, print_json
 from firstmile.errors import InvalidRequest
+from firstmile.experiments import render_text
+
+experiments_app = typer.Typer(help="Experiments: the list and their reports.", no_args_is_help=True)
+bandits_app = typer.Typer(
+    help="Bandits: current weights, updates, off-policy evaluation, context trees.",
+    no_args_is_help=True,
+)
 
 #: The key of a candidate policy that stands for every context it does not list.
 OTHER_CONTEXTS = "*"
@@ -129,3 +138,114 @@ def print_tree(console: Console, key: str, tree: Mapping[str, Any]) -> None:
         console.print(escape("\n".join(lines)), highlight=False)
     for warning in tree.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+@experiments_app.command("list")
+@friendly
+def experiments_list(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """The experiments and bandits of the loaded config, with users per variant."""
+    with open_workspace(home) as fm:
+        summary = fm.trials_summary()
+    if as_json:
+        print_json(summary)
+        return
+    print_trials(out, summary)
+
+
+@experiments_app.command("report")
+@friendly
+def experiments_report(
+    key: Annotated[str, typer.Argument(help="Experiment key.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Effects with intervals, chance to win, SRM and sequential verdicts, a recommendation."""
+    with open_workspace(home) as fm:
+        report = fm.experiment_report(key)
+    if as_json:
+        print_json(report.to_json())
+        return
+    out.print(escape(render_text(report)), highlight=False)
+
+
+@bandits_app.command("show")
+@friendly
+def bandits_show(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A bandit's current weights per context and its arms' rewards."""
+    with open_workspace(home) as fm:
+        status = fm.bandit_status(key)
+    if as_json:
+        print_json(status)
+        return
+    print_bandit(out, status)
+
+
+@bandits_app.command("refresh")
+@friendly
+def bandits_refresh(
+    home: HomeOption = None,
+    force: Annotated[bool, typer.Option(help="Update even when the cadence is not due.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the weights of bandits whose cadence is due (serve does this itself)."""
+    with open_workspace(home) as fm:
+        updated = fm.refresh_bandits(force=force)
+    if as_json:
+        print_json({"updated": updated})
+        return
+    out.print(f"{updated} bandit weight sets updated")
+
+
+@bandits_app.command("tree")
+@friendly
+def bandits_tree(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option(help="A categorical attribute to split on (repeat), e.g. device_type."),
+    ] = None,
+    numeric: Annotated[
+        list[str] | None,
+        typer.Option(help="A numeric attribute to split on (repeat), e.g. sessions."),
+    ] = None,
+    min_leaf: Annotated[int, typer.Option(min=2, help="Users of each arm a leaf needs.")] = 100,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit a small tree where the bandit's best arm differs; print its leaves as contexts."""
+    with open_workspace(home) as fm:
+        tree = fm.bandit_tree(
+            key, categorical=attribute or (), numeric=numeric or (), min_leaf=min_leaf
+        )
+    if as_json:
+        print_json(tree.to_json())
+        return
+    print_tree(out, key, tree.to_json())
+
+
+@bandits_app.command("evaluate")
+@friendly
+def bandits_evaluate(
+    key: Annotated[str, typer.Argument(help="Bandit key.")],
+    policy: Annotated[
+        str,
+        typer.Option(
+            help='Candidate policy as JSON, context -> arm -> probability; "*" is every '
+            'other context. Example: {"*": {"short": 0.2, "long": 0.8}}. @FILE reads a file.'
+        ),
+    ],
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate a candidate policy's value from the bandit's logs (IPS and SNIPS)."""
+    target = parse_target_policy(policy)
+    with open_workspace(home) as fm:
+        result = fm.evaluate_bandit(key, target)
+    if as_json:
+        print_json(result.to_json())
+        return
+    print_evaluation(out, key, result.to_json())
