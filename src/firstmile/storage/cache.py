@@ -31,6 +31,14 @@ class ProfileCache:
             self._items.move_to_end(profile_id)
             return profile
 
+    def offer(self, profile: Profile) -> None:
+        """Keep ``profile`` only if there is room: a full scan warms an empty cache but
+        never evicts the profiles in use."""
+        with self._lock:
+            if len(self._items) < self._size and profile.profile_id not in self._items:
+                self._items[profile.profile_id] = profile
+                self._items.move_to_end(profile.profile_id, last=False)
+
     def put(self, profile: Profile) -> None:
         with self._lock:
             self._items[profile.profile_id] = profile

@@ -947,7 +947,11 @@ class SqlStore(TrialReads):
                 query = query.where(t.c.profile_id > after)
             rows = self._read(query)
             for row in rows:
-                yield profile_from_json(row.data)
+                profile = profile_from_json(row.data)
+                # Scans (the popularity count at start, sweeps) decode every profile
+                # anyway: they warm the decide cache while it has room.
+                self._profile_cache.offer(profile)
+                yield profile
             if len(rows) < batch_size:
                 return
             after = rows[-1].profile_id
