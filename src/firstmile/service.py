@@ -668,6 +668,11 @@ class Firstmile:
             )
         return self.config.trials
 
+    def warm_profiles(self) -> int:
+        """Decode the most recently active profiles into the decide cache (serve does it
+        at start, so the first decisions after a restart skip the decode)."""
+        return self.store.warm_cache()
+
     def refresh_popularity(self) -> int:
         """Recount popular-in-segment recommendations; returns the profiles read."""
         if self.config is None:

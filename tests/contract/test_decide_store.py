@@ -70,3 +70,16 @@ def test_config_versions_are_recorded_once_and_found_by_prefix(store: Store) -> 
     assert store.config_version("zzz") is None
     assert store.config_version("aaaa_") is None  # no LIKE wildcards
     assert store.config_version(b.version_id) == b
+
+
+def test_warm_cache_reads_the_most_recent_profiles(store: Store) -> None:
+    profiles = [
+        Profile(f"w{n}", f"wu{n}", T0, T0 + timedelta(minutes=n), version=1) for n in range(5)
+    ]
+    for profile in profiles:
+        _store_profile(store, profile, ("user_id", profile.user_id or ""))
+    assert store.warm_cache(limit=3) == 3
+    assert store.warm_cache(limit=0) == 0
+    assert store.warm_cache() == 5
+    # Reads are the same whether the cache was warmed or not.
+    assert store.profile_for("user_id", "wu4") == profiles[4]

@@ -57,3 +57,16 @@ def test_a_full_scan_warms_the_decide_cache(tmp_path: Path) -> None:
         scanned = {p.profile_id: p for p in store.iter_profiles()}
         # The decide read finds the very object the scan decoded: no second decoding.
         assert store.profile_for("user_id", "u1") is scanned["p1"]
+
+
+def test_warm_cache_fills_the_cache_from_the_most_recent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'firstmile.db'}"
+    with open_store(url) as store:
+        store.migrate()
+        with store.write() as tx:
+            tx.save_profiles([_profile(n) for n in range(3)])
+    with open_store(url) as store:
+        assert isinstance(store, SqlStore)
+        assert store._profile_cache.get("p1", 1) is None
+        assert store.warm_cache() == 3
+        assert store._profile_cache.get("p1", 1) is not None

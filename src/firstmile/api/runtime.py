@@ -10,6 +10,7 @@ logs what happened:
 * ``SIGHUP`` reloads the file whatever its modification time (main thread only, where
   the platform supports it);
 * every ``sweep_interval_seconds`` (0: never) time-dependent segments are re-evaluated;
+* at start the most recently updated profiles are read into decide's profile cache;
 * every :data:`EXPOSURE_FLUSH_SECONDS` the exposures decide logged are written, and every
   :data:`POPULARITY_SECONDS` (and after a new config) popular-in-segment
   recommendations are recounted;
@@ -186,6 +187,7 @@ class ServeRuntime:
     # -- decide -------------------------------------------------------------------------
 
     async def _decide_housekeeping(self) -> None:
+        await self.warm_profiles()
         since_popularity = 0.0
         since_bandits = BANDIT_CHECK_SECONDS  # check the bandits at once on start
         while await self._pause(EXPOSURE_FLUSH_SECONDS):
@@ -199,6 +201,18 @@ class ServeRuntime:
                 since_bandits = 0.0
                 await self.refresh_bandits()
         await self.flush_exposures()  # stopping: what is pending is written
+
+    async def warm_profiles(self) -> int:
+        """Fill the profile cache at start (in a thread), then keep the cache out of the
+        collector's full passes as the rest of start-up is; never raises."""
+        try:
+            warmed = await self._in_thread(self.fm.warm_profiles)
+        except Exception:
+            logger.exception("warming the profile cache failed (decisions read as usual)")
+            return 0
+        gc.freeze()
+        logger.debug("profile cache: %d profiles read", warmed)
+        return warmed
 
     async def refresh_bandits(self) -> int:
         """New weights for bandits that are due (in a thread); never raises."""

@@ -407,6 +407,11 @@ class Store(Protocol):
     def iter_profiles(self, *, batch_size: int = 500) -> Iterator[Profile]:
         """Every profile (for summaries, exports and training)."""
 
+    def warm_cache(self, limit: int | None = None) -> int:
+        """Read the most recently updated profiles (at most ``limit``, default what the
+        cache holds) into the decoded-profile cache, while it has room; returns how many
+        were read. Only a speed-up: reads are correct whether it ran or not."""
+
     def find_key(self, key_hash: str) -> ApiKey | None: ...
 
     def memberships(self, profile_id: str) -> dict[str, datetime]:

@@ -31,6 +31,11 @@ class ProfileCache:
             self._items.move_to_end(profile_id)
             return profile
 
+    @property
+    def size(self) -> int:
+        """How many profiles the cache holds at most."""
+        return self._size
+
     def offer(self, profile: Profile) -> None:
         """Keep ``profile`` only if there is room: a full scan warms an empty cache but
         never evicts the profiles in use."""

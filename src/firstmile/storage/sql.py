@@ -956,6 +956,20 @@ class SqlStore(TrialReads):
                 return
             after = rows[-1].profile_id
 
+    def warm_cache(self, limit: int | None = None) -> int:
+        """Read recently updated profiles into the decide cache (see the protocol)."""
+        wanted = self._profile_cache.size if limit is None else limit
+        if wanted < 1:
+            return 0
+        t = s.profiles
+        query = select(t.c.data).order_by(t.c.updated_at.desc()).limit(wanted)
+        rows = self._read(query)
+        # Most recent first: each offer goes to the cache's eviction end, in front of the
+        # ones before it, so the least recently updated is the first evicted.
+        for row in rows:
+            self._profile_cache.offer(profile_from_json(row.data))
+        return len(rows)
+
     def find_key(self, key_hash: str) -> ApiKey | None:
         """The API key with this SHA-256 hash, or ``None``."""
         t = s.api_keys
