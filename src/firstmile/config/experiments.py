@@ -117,5 +117,5 @@ class ExperimentsConfig:
         return next((b for b in self.bandits if b.key == key), None)
 
     def metric_events(self) -> frozenset[str]:
-        """Every event name a metric of a live trial reads (ingest routes only these)."""
+        """Every event name a declared metric reads (ingest looks for trials only then)."""
         return frozenset(name for metric in self.metrics.values() for name in metric.events)

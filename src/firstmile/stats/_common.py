@@ -121,6 +121,27 @@ def relative_effect(
     return ratio - 1.0, variance
 
 
+def relative_with_interval(
+    means: tuple[float, float],
+    variances: tuple[float, float],
+    half_width_se: float,
+    warnings: list[str],
+    *,
+    what: str = "control mean",
+) -> tuple[float | None, Interval | None]:
+    """The relative effect of ``(control, treatment)`` means and its interval of
+    ``half_width_se`` delta-method standard errors; Nones with a warning when undefined."""
+    effect = relative_effect(means[0], variances[0], means[1], variances[1])
+    if effect is None:
+        warnings.append(f"{what} is 0: the relative effect is undefined")
+        return None, None
+    relative, variance = effect
+    return (
+        finite(relative, "relative effect", warnings),
+        interval(relative, half_width_se * math.sqrt(variance), "relative interval", warnings),
+    )
+
+
 def check_binary(arm: Moments, label: str, test: str) -> None:
     """ValueError unless ``arm`` holds the moments of 0/1 values (``sum == sum_sq <= n``)."""
     if abs(arm.sum - arm.sum_sq) > 1e-9 * max(1.0, arm.sum) or arm.sum > arm.n:

@@ -61,7 +61,7 @@ from firstmile.stats._common import (
     clamp_probability,
     finite,
     interval,
-    relative_effect,
+    relative_with_interval,
     summarize,
 )
 from firstmile.stats.moments import Moments
@@ -346,16 +346,9 @@ def gaussian_test(
     density = math.exp(-0.5 * ratio * ratio) / math.sqrt(2.0 * math.pi)
     loss = sigma * density - m * float(special.ndtr(-ratio))
     loss_control = sigma * density + m * float(special.ndtr(ratio))
-    relative: float | None = None
-    relative_interval: Interval | None = None
-    effect = relative_effect(c.mean, var_c, t.mean, var_t)
-    if effect is None:
-        warnings.append("control mean is 0: the relative effect is undefined")
-    else:
-        relative = finite(effect[0], "relative effect", warnings)
-        relative_interval = interval(
-            effect[0], z * math.sqrt(effect[1]), "relative interval", warnings
-        )
+    relative, relative_interval = relative_with_interval(
+        (c.mean, t.mean), (var_c, var_t), z, warnings
+    )
     return BayesianResult(
         model="gaussian",
         credibility=credibility,

@@ -53,7 +53,7 @@ from firstmile.stats._common import (
     check_moments,
     finite,
     interval,
-    relative_effect,
+    relative_with_interval,
     summarize,
 )
 from firstmile.stats.moments import Moments
@@ -218,16 +218,9 @@ def group_sequential_test(
         return replace(base, absolute=diff, warnings=tuple(warnings))
     se = math.sqrt(variance)
     z = diff / se
-    relative: float | None = None
-    relative_ci: Interval | None = None
-    effect = relative_effect(c.mean, var_c, t.mean, var_t)
-    if effect is None:
-        warnings.append("control mean is 0: the relative effect is undefined")
-    else:
-        relative = finite(effect[0], "relative effect", warnings)
-        relative_ci = interval(
-            effect[0], boundary * math.sqrt(effect[1]), "relative interval", warnings
-        )
+    relative, relative_ci = relative_with_interval(
+        (c.mean, t.mean), (var_c, var_t), boundary, warnings
+    )
     return replace(
         base,
         absolute=finite(diff, "absolute effect", warnings),

@@ -50,13 +50,12 @@ from dataclasses import replace
 from scipy import special
 
 from firstmile.stats._common import (
-    Interval,
     check_level,
     check_moments,
     clamp_probability,
     finite,
     interval,
-    relative_effect,
+    relative_with_interval,
 )
 from firstmile.stats.frequentist import FrequentistResult
 from firstmile.stats.moments import ZERO_VARIANCE_RTOL, Moments, centered_ss
@@ -131,16 +130,9 @@ def ratio_test(control: Moments, treatment: Moments, *, alpha: float = 0.05) -> 
     z_crit = float(special.ndtri(1.0 - alpha / 2.0))
     statistic = diff / se
     p_value = clamp_probability(2.0 * float(special.ndtr(-abs(statistic))))
-    relative: float | None = None
-    relative_ci: Interval | None = None
-    effect = relative_effect(ratio_c, var_c, ratio_t, var_t)
-    if effect is None:
-        warnings.append("control ratio is 0: the relative effect is undefined")
-    else:
-        relative = finite(effect[0], "relative effect", warnings)
-        relative_ci = interval(
-            effect[0], z_crit * math.sqrt(effect[1]), "relative interval", warnings
-        )
+    relative, relative_ci = relative_with_interval(
+        (ratio_c, ratio_t), (var_c, var_t), z_crit, warnings, what="control ratio"
+    )
     return FrequentistResult(
         method="delta-method ratio",
         alpha=alpha,

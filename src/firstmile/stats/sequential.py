@@ -69,7 +69,7 @@ from firstmile.stats._common import (
     clamp_probability,
     finite,
     interval,
-    relative_effect,
+    relative_with_interval,
     summarize,
 )
 from firstmile.stats.moments import Moments
@@ -170,16 +170,9 @@ def sequential_test(
     z = diff / se
     log_p = 0.5 * math.log1p(r) - r * z * z / (2.0 * (1.0 + r))
     p_value = clamp_probability(math.exp(min(0.0, log_p)))
-    relative: float | None = None
-    relative_ci: Interval | None = None
-    effect = relative_effect(c.mean, var_c, t.mean, var_t)
-    if effect is None:
-        warnings.append("control mean is 0: the relative effect is undefined")
-    else:
-        relative = finite(effect[0], "relative effect", warnings)
-        relative_ci = interval(
-            effect[0], multiplier * math.sqrt(effect[1]), "relative interval", warnings
-        )
+    relative, relative_ci = relative_with_interval(
+        (c.mean, t.mean), (var_c, var_t), multiplier, warnings
+    )
     return SequentialResult(
         alpha=alpha,
         tuning_n=tuning_n,
