@@ -35,6 +35,7 @@ from firstmile.trials import (
     Candidate,
     TrialAssignments,
     assign_trials,
+    check_forced,
     record_exposures,
     shown,
 )
@@ -246,7 +247,10 @@ class Decider:
         personalize: bool,
     ) -> TrialAssignments:
         """The user's experiment variants and bandit arms (none without consent)."""
-        if config is None or config.trials.empty or not personalize:
+        trials = config.trials if config is not None else ExperimentsConfig()
+        if request.forced:
+            check_forced(trials, request.forced, now)  # a QA typo is a 400, not ignored
+        if trials.empty or not personalize:
             return TrialAssignments()
         try:
             members = [] if profile is None else self.store.trial_members(profile.profile_id)
@@ -254,13 +258,14 @@ class Decider:
             log.warning("decide: trial memberships could not be read: %s", exc)
             return TrialAssignments()
         return assign_trials(
-            config.trials,
+            trials,
             attributes=attributes,
             user_id=request.user_id or (None if profile is None else profile.user_id),
             anonymous_id=request.anonymous_id,
             members=members,
             weights=self.bandit_weights,
             now=now,
+            forced=request.forced,
         )
 
     def reload_bandit_weights(self) -> int:

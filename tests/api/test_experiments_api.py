@@ -101,3 +101,14 @@ def test_any_key_gets_a_json_answer_never_a_5xx(api: Api, key: str) -> None:
     assert response.status_code in {200, 404}
     if response.status_code == 404:
         assert_error_shape(response, 404)
+
+
+def test_a_forced_variant_over_http_and_a_bad_one_is_a_400(api: Api) -> None:
+    auth = {"Authorization": f"Bearer {api.server_key}"}
+    body = {"userId": "u1", "forced": {"welcome_copy": "friendly"}}
+    response = api.client.post("/v1/decide", json=body, headers=auth)
+    assert response.status_code == 200
+    assert response.json()["experiments"]["welcome_copy"]["reason"] == "forced"
+    bad = {"userId": "u1", "forced": {"welcome_copy": "shouty"}}
+    error = assert_error_shape(api.client.post("/v1/decide", json=bad, headers=auth), 400)
+    assert "`control`, `friendly`" in error["message"]

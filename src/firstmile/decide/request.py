@@ -7,7 +7,7 @@ API answers 400 with what to fix.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from firstmile.errors import InvalidRequest
@@ -16,7 +16,8 @@ MAX_ID_LENGTH: Final = 200
 MAX_EVENTS: Final = 100  # events that ride along with one decision
 MAX_CONTEXT_DEPTH: Final = 8
 MAX_CONTEXT_KEYS: Final = 200
-_FIELDS: Final = frozenset({"userId", "anonymousId", "context", "events", "writeKey"})
+_FIELDS: Final = frozenset({"userId", "anonymousId", "context", "events", "forced", "writeKey"})
+MAX_FORCED: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,8 @@ class DecideRequest:
     anonymous_id: str | None
     context: Mapping[str, Any]
     events: tuple[dict[str, Any], ...] = ()
+    # QA: experiment or bandit key -> the variant (or arm) to show; never measured.
+    forced: Mapping[str, str] = field(default_factory=dict)
 
 
 def _id(body: Mapping[str, Any], name: str) -> str | None:
@@ -109,4 +112,23 @@ def parse_decide_request(body: Any) -> DecideRequest:
             event.setdefault("anonymousId", anonymous_id)
         event.setdefault("type", "track")
         checked.append(event)
-    return DecideRequest(user_id, anonymous_id, context, tuple(checked))
+    return DecideRequest(user_id, anonymous_id, context, tuple(checked), _forced(body))
+
+
+def _forced(body: Mapping[str, Any]) -> dict[str, str]:
+    """``forced``: ``{"experiment or bandit key": "variant"}`` for QA of one request."""
+    raw = body.get("forced")
+    if raw is None:
+        return {}
+    example = 'for example {"welcome_copy": "friendly"}'
+    if not isinstance(raw, dict) or len(raw) > MAX_FORCED:
+        raise InvalidRequest(
+            f"`forced` maps experiment keys to variants (at most {MAX_FORCED}), {example}.",
+            field="forced",
+        )
+    for key, value in raw.items():
+        if not isinstance(value, str) or not value:
+            raise InvalidRequest(
+                f"`forced.{key}` must name a variant, {example}.", field=f"forced.{key}"
+            )
+    return dict(raw)

@@ -7,7 +7,13 @@ config (:mod:`firstmile.config.experiments`), decide and the store. ``docs/exper
 is the guide.
 """
 
-from firstmile.trials.assign import Candidate, TrialAssignments, assign_trials, shown
+from firstmile.trials.assign import (
+    Candidate,
+    TrialAssignments,
+    assign_trials,
+    check_forced,
+    shown,
+)
 from firstmile.trials.record import record_events, record_exposures
 from firstmile.trials.results import (
     bandit_status,
@@ -23,6 +29,7 @@ __all__ = [
     "assign_trials",
     "bandit_status",
     "bandit_tree",
+    "check_forced",
     "evaluate_bandit",
     "experiment_report",
     "record_events",

@@ -28,6 +28,7 @@ from firstmile.conditions.timestamps import now_seconds
 from firstmile.config.experiments import ConfiguredBandit, ConfiguredExperiment, ExperimentsConfig
 from firstmile.config.onboarding import Rule
 from firstmile.decide.model import Plan
+from firstmile.errors import InvalidRequest
 from firstmile.experiments import AssignmentReason, assign
 from firstmile.experiments.holdout import Holdout
 from firstmile.storage.base import BanditWeights, TrialKind, TrialMember
@@ -58,6 +59,31 @@ class TrialAssignments:
 
 
 NONE = TrialAssignments()
+
+
+def check_forced(
+    config: ExperimentsConfig, forced: Mapping[str, str], now: datetime
+) -> Mapping[str, str]:
+    """``forced`` when every key is a live trial and every value one of its variants;
+    else :class:`~firstmile.errors.InvalidRequest` saying which and what exists."""
+    options: dict[str, tuple[str, ...]] = {
+        e.key: e.experiment.variations for e in config.experiments if e.live(now)
+    }
+    options.update({b.key: b.policy.arms for b in config.bandits if b.status == "running"})
+    for key, variant in forced.items():
+        if key not in options:
+            known = ", ".join(f"`{k}`" for k in sorted(options)) or "none"
+            raise InvalidRequest(
+                f"`forced.{key}`: no live experiment or bandit has that key; they are: {known}.",
+                field=f"forced.{key}",
+            )
+        if variant not in options[key]:
+            listed = ", ".join(f"`{v}`" for v in options[key])
+            raise InvalidRequest(
+                f"`forced.{key}`: `{variant}` is not one of its variants ({listed}).",
+                field=f"forced.{key}",
+            )
+    return forced
 
 
 def _keys(rules: tuple[Rule, ...]) -> tuple[str, ...]:
@@ -219,13 +245,18 @@ def assign_trials(
     members: Sequence[TrialMember],
     weights: Mapping[tuple[str, str], BanditWeights],
     now: datetime,
+    forced: Mapping[str, str] | None = None,
 ) -> TrialAssignments:
     """The user's variants and arms in every live trial (see the module doc).
 
     ``attributes`` are decide's attributes (targeting conditions and bandit contexts read
     them); ``members`` the profile's recorded memberships; ``weights`` the bandits'
-    current splits by ``(bandit, context)``, ``""`` for the global one.
+    current splits by ``(bandit, context)``, ``""`` for the global one. ``forced`` (QA,
+    from the request) shows a given variant or arm whatever else applies; it is not
+    recorded as an exposure. Raises :class:`~firstmile.errors.InvalidRequest` for a
+    forced key or variant the config does not have.
     """
+    qa = check_forced(config, forced or {}, now)
     if config.empty:
         return NONE
     identity = hash_attributes(user_id, anonymous_id)
@@ -237,6 +268,12 @@ def assign_trials(
     for experiment in config.experiments:
         if not experiment.live(now):
             continue
+        if experiment.key in qa:
+            variant = qa[experiment.key]
+            index = experiment.experiment.variations.index(variant)
+            view[experiment.key] = {"variant": variant, "in_experiment": True, "reason": "forced"}
+            rules.extend(experiment.variant_rules[index])
+            continue
         seen, candidate, chosen = _experiment(
             experiment, identity, attributes, now_s, by_trial.get(experiment.key), config.holdout
         )
@@ -246,6 +283,11 @@ def assign_trials(
             candidates.append(candidate)
     for bandit in config.bandits:
         if bandit.status != "running":
+            continue
+        if bandit.key in qa:
+            arm = qa[bandit.key]
+            view[bandit.key] = {"variant": arm, "in_experiment": True, "reason": "forced"}
+            rules.extend(bandit.arm_rules[bandit.policy.arms.index(arm)])
             continue
         held = config.holdout is not None and config.holdout.contains(identity)
         if held and bandit.key not in by_trial:

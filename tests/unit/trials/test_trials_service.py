@@ -254,3 +254,31 @@ def test_a_context_tree_finds_where_the_best_arm_differs(
     }
     with pytest.raises(InvalidRequest, match="at least one attribute"):
         fm.bandit_tree("first_tip")
+
+
+def test_a_request_can_force_a_variant_for_qa_without_measuring_it(
+    trial_fm: Firstmile, clock: FixedClock
+) -> None:
+    fm = trial_fm
+    _seen(fm, ["tester"], clock)
+    plan = fm.decide({"userId": "tester", "forced": {"welcome_copy": "friendly", "first_tip": "a"}})
+    assert plan["experiments"]["welcome_copy"] == {
+        "variant": "friendly",
+        "in_experiment": True,
+        "reason": "forced",
+    }
+    assert plan["welcome"]["item_id"] == "welcome_friendly"
+    assert [t["item_id"] for t in plan["tips"]] == ["tip_a"]
+    fm.flush_exposures()
+    assert fm.user("tester")["experiments"] == []
+    with pytest.raises(InvalidRequest, match="no live experiment or bandit has that key"):
+        fm.decide({"userId": "tester", "forced": {"nope": "x"}})
+    with pytest.raises(InvalidRequest, match="is not one of its variants"):
+        fm.decide({"userId": "tester", "forced": {"welcome_copy": "loud"}})
+    with pytest.raises(InvalidRequest, match="maps experiment keys to variants"):
+        fm.decide({"userId": "tester", "forced": ["welcome_copy"]})
+
+
+def test_forcing_without_any_experiment_is_refused(fm: Firstmile) -> None:
+    with pytest.raises(InvalidRequest, match="they are: none"):
+        fm.decide({"userId": "u1", "forced": {"welcome_copy": "friendly"}})
