@@ -163,6 +163,18 @@ class ExperimentsBuilder:
                 )
         return tuple(rules)
 
+    def hash_attribute(self, name: str, path: FieldPath) -> bool:
+        """``user_id``, ``anonymous_id``, or a trait (checked when ``traits:`` is declared)."""
+        traits = self.onboarding.traits
+        if name in ("user_id", "anonymous_id") or traits is None or name in traits:
+            return True
+        self.report.add(
+            path,
+            f"`{name}` is not a declared trait; hash by `user_id`, `anonymous_id` or a "
+            "trait under `traits:`; " + _guess(name, traits, "traits"),
+        )
+        return False
+
     def targeting(self, when: dict[str, Any], path: FieldPath) -> CompiledCondition | None:
         return self.onboarding.condition(when, path) if when else None
 
@@ -203,6 +215,7 @@ class ExperimentsBuilder:
                 )
                 ok = False
         condition = self.targeting(item.when, (*path, "when"))
+        ok = self.hash_attribute(item.hash_attribute, (*path, "hash_attribute")) and ok
         metric_keys = self.metric_refs(item.metrics, metrics, (*path, "metrics"))
         start = self.onboarding.when(item.start, (*path, "start"))
         end = self.onboarding.when(item.end, (*path, "end"))

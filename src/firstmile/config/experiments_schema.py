@@ -57,7 +57,9 @@ class ExperimentIn(_Strict):
     variants: list[VariantIn]
     coverage: Annotated[FiniteFloat, Field(ge=0, le=1)] = 1.0
     when: dict[str, Any] = Field(default_factory=dict)  # {}: every user
-    hash_attribute: Literal["user_id", "anonymous_id"] = "user_id"
+    # user_id (falling back to the anonymous id), anonymous_id, or an attribute such as a
+    # trait (company_id: everyone in a company sees the same variant).
+    hash_attribute: Text = "user_id"
     seed: Text | None = None
     hash_version: Literal[1, 2] = 2
     namespace: NamespaceIn | None = None

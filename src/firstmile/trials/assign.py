@@ -148,6 +148,8 @@ def _experiment(
             None,
             (),
         )
+    if exp.hash_attribute not in identity:  # a trait: everyone sharing it shares a variant
+        identity = {**identity, exp.hash_attribute: attributes.get(exp.hash_attribute)}
     result = assign(exp, identity, holdout=holdout)
     view = {
         "variant": result.variation_key,

@@ -112,3 +112,18 @@ def test_any_trial_section_gives_a_config_or_problems_never_a_crash(
     except ConfigFileError as exc:  # the only failure allowed, and it says what is wrong
         problems = list(exc.problems)
         assert problems, "a ConfigFileError lists its problems"
+
+
+def test_a_hash_attribute_must_be_a_declared_trait_when_traits_are_declared() -> None:
+    declared = VALID.replace("version: 1\n", "version: 1\ntraits: {company_id: string}\n", 1)
+    ok = declared.replace(
+        "    metrics: [activated, errors]\n",
+        "    metrics: [activated, errors]\n    hash_attribute: company_id\n",
+        1,
+    )
+    assert (
+        parse_config(ok, source="firstmile.yaml").trials.experiments[0].experiment.hash_attribute
+        == "company_id"
+    )
+    typo = ok.replace("hash_attribute: company_id", "hash_attribute: compny_id")
+    assert "did you mean `company_id`" in _problems(typo)

@@ -282,3 +282,26 @@ def test_a_request_can_force_a_variant_for_qa_without_measuring_it(
 def test_forcing_without_any_experiment_is_refused(fm: Firstmile) -> None:
     with pytest.raises(InvalidRequest, match="they are: none"):
         fm.decide({"userId": "u1", "forced": {"welcome_copy": "friendly"}})
+
+
+def test_an_experiment_hashed_by_a_trait_gives_a_whole_company_one_variant(
+    settings: Settings, clock: FixedClock
+) -> None:
+    text = CONFIG.replace(
+        "    metrics: [activated, errors]\n",
+        "    metrics: [activated, errors]\n    hash_attribute: company\n",
+        1,
+    )
+    settings.config_path.write_text(text, encoding="utf-8")
+    roomy = settings.model_copy(update={"decide_budget_ms": 60_000})
+    with Firstmile.open(roomy, clock=clock) as fm:
+        users = {f"c-{n}": f"company-{n % 20}" for n in range(120)}
+        fm.ingest_items(
+            [{"type": "identify", "userId": u, "traits": {"company": c}} for u, c in users.items()]
+        )
+        variants: dict[str, set[str]] = {}
+        for user, company in users.items():
+            seen = fm.decide({"userId": user})["experiments"]["welcome_copy"]
+            variants.setdefault(company, set()).add(seen["variant"])
+        assert all(len(v) == 1 for v in variants.values())  # one variant per company
+        assert set().union(*variants.values()) == {"control", "friendly"}
