@@ -30,10 +30,8 @@ from itertools import islice
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from firstmile.bandits import ContextTree, EvaluationResult, TargetPolicy, TreeAttribute
 from firstmile.clock import Clock, SystemClock
 from firstmile.config import ConfigFileError, OnboardingConfig, load_config
-from firstmile.config.experiments import ExperimentsConfig
 from firstmile.config.history import text_diff
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.config.rule_check import RuleFinding, sample_findings
@@ -55,7 +53,6 @@ from firstmile.events.consent import ConsentPolicy
 from firstmile.events.envelope import Limits, decode_body, open_envelope, parse_json
 from firstmile.events.model import Event, Purpose, QuarantineReason, Rejection
 from firstmile.events.validate import RequestFacts, to_event
-from firstmile.experiments import Report
 from firstmile.imports import UnparsedLine
 from firstmile.keys import generate_key, hash_key
 from firstmile.pipeline import IngestResult, PipelineOptions, ingest
@@ -78,6 +75,7 @@ from firstmile.segments.views import (
     segment_summaries,
     segment_summary,
 )
+from firstmile.service_trials import TrialsFacade
 from firstmile.settings import Settings
 from firstmile.storage import open_store
 from firstmile.storage.base import (
@@ -90,13 +88,6 @@ from firstmile.storage.base import (
     Store,
 )
 from firstmile.sweep import sweep_segments
-from firstmile.trials import (
-    bandit_status,
-    bandit_tree,
-    evaluate_bandit,
-    experiment_report,
-    refresh_bandits,
-)
 
 DEFAULT_SOURCE = "default"
 PREVIEW_BATCH = 500  # profiles whose memberships are read together
@@ -144,7 +135,7 @@ def _version_json(version: ConfigVersion) -> dict[str, Any]:
     }
 
 
-class Firstmile:
+class Firstmile(TrialsFacade):
     """firstmile as a library. Open with :meth:`open`; close (or use ``with``)."""
 
     def __init__(self, settings: Settings, store: Store, *, clock: Clock | None = None) -> None:
@@ -572,101 +563,6 @@ class Firstmile:
         written = self.decider.exposures.flush(self.store)
         trials = None if self.config is None else self.config.trials
         return written + self.decider.trial_exposures.flush(self.store, trials)
-
-    def refresh_bandits(self, *, force: bool = False) -> int:
-        """Recompute the weights of bandits that are due; returns how many splits changed."""
-        if self.config is None or not self.config.trials.bandits:
-            return 0
-        fresh = refresh_bandits(
-            self.store,
-            self.config.trials,
-            now=self.clock.now(),
-            config_version=self.config.version_id,
-            force=force,
-        )
-        self.decider.reload_bandit_weights()
-        return len(fresh)
-
-    def experiment_report(self, key: str) -> Report:
-        """The report of one experiment of the loaded config, from its statistics."""
-        return experiment_report(self.store, self._trials(), key)
-
-    def bandit_status(self, key: str) -> dict[str, Any]:
-        """A bandit's weights per context and its arms' rewards."""
-        return bandit_status(self.store, self._trials(), key)
-
-    def bandit_tree(
-        self,
-        key: str,
-        *,
-        categorical: Sequence[str] = (),
-        numeric: Sequence[str] = (),
-        min_leaf: int = 100,
-    ) -> ContextTree:
-        """A depth-2 tree over these attributes where the bandit's best arm differs; its
-        leaves are conditions, ready to paste as the bandit's ``contexts``."""
-        try:
-            attributes = [TreeAttribute(path) for path in categorical]
-            attributes += [TreeAttribute(path, "numeric") for path in numeric]
-            if not attributes:
-                raise ValueError("name at least one attribute to split on")
-            return bandit_tree(
-                self.store,
-                self._trials(),
-                key,
-                attributes,
-                now=self.clock.now(),
-                policy=self.policy,
-                min_leaf=min_leaf,
-            )
-        except ValueError as exc:
-            raise InvalidRequest(f"Cannot fit a tree: {exc}.", field="attribute") from None
-
-    def evaluate_bandit(self, key: str, target: TargetPolicy) -> EvaluationResult:
-        """Off-policy estimate (IPS, SNIPS) of ``target`` from the bandit's logs."""
-        try:
-            return evaluate_bandit(self.store, self._trials(), key, target)
-        except ValueError as exc:  # a candidate that does not fit the bandit's arms
-            raise InvalidRequest(f"Cannot evaluate that policy: {exc}.", field="policy") from None
-
-    def trials_summary(self) -> dict[str, Any]:
-        """The experiments and bandits of the loaded config, with users per variant."""
-        trials = self._trials()
-        out: dict[str, Any] = {"experiments": [], "bandits": []}
-        for experiment in trials.experiments:
-            exposures = {
-                variant: sums[0]
-                for (_, _, variant, metric), sums in self.store.trial_stats(experiment.key).items()
-                if metric == ""
-            }
-            out["experiments"].append(
-                {
-                    "key": experiment.key,
-                    "name": experiment.name,
-                    "status": experiment.experiment.status,
-                    "variants": list(experiment.experiment.variations),
-                    "metrics": list(experiment.metrics),
-                    "users": {v: exposures.get(v, 0) for v in experiment.experiment.variations},
-                }
-            )
-        for bandit in trials.bandits:
-            out["bandits"].append(
-                {
-                    "key": bandit.key,
-                    "name": bandit.name,
-                    "status": bandit.status,
-                    "arms": list(bandit.policy.arms),
-                    "metric": bandit.metric,
-                }
-            )
-        return out
-
-    def _trials(self) -> ExperimentsConfig:
-        if self.config is None:
-            raise NotFound(
-                "No onboarding config is loaded; add experiments to firstmile.yaml first."
-            )
-        return self.config.trials
 
     def warm_profiles(self) -> int:
         """Decode the most recently active profiles into the decide cache (serve does it
