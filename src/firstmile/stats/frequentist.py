@@ -235,7 +235,18 @@ def _empty(
     control: Moments, treatment: Moments, method: str, alpha: float, warnings: list[str]
 ) -> FrequentistResult:
     """A result with only the means (and their difference) that exist."""
-    mc, mt = control.mean, treatment.mean
+    return means_only(method, alpha, control.mean, treatment.mean, warnings)
+
+
+def means_only(
+    method: str,
+    alpha: float,
+    control_mean: float | None,
+    treatment_mean: float | None,
+    warnings: list[str],
+) -> FrequentistResult:
+    """A result with only the given means (and their difference, when both exist)."""
+    mc, mt = control_mean, treatment_mean
     return FrequentistResult(
         method=method,
         alpha=alpha,

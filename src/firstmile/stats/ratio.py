@@ -57,7 +57,7 @@ from firstmile.stats._common import (
     interval,
     relative_with_interval,
 )
-from firstmile.stats.frequentist import FrequentistResult
+from firstmile.stats.frequentist import FrequentistResult, means_only
 from firstmile.stats.moments import ZERO_VARIANCE_RTOL, Moments, centered_ss
 
 
@@ -100,21 +100,7 @@ def ratio_test(control: Moments, treatment: Moments, *, alpha: float = 0.05) -> 
     c = _summary("control", control, warnings)
     t = _summary("treatment", treatment, warnings)
     mc, mt = _ratio(control), _ratio(treatment)
-    result = FrequentistResult(
-        method="delta-method ratio",
-        alpha=alpha,
-        control_mean=mc,
-        treatment_mean=mt,
-        absolute=None if mc is None or mt is None else mt - mc,
-        absolute_ci=None,
-        relative=None,
-        relative_ci=None,
-        statistic=None,
-        p_value=None,
-        df=None,
-        standard_error=None,
-        warnings=tuple(warnings),
-    )
+    result = means_only("delta-method ratio", alpha, mc, mt, warnings)
     if c is None or t is None or mc is None or mt is None:
         return result
     (ratio_c, var_c), (ratio_t, var_t) = c, t
