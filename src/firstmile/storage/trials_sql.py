@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, bindparam, select
 
 from firstmile.storage import schema as s
 from firstmile.storage.base import (
@@ -102,16 +102,28 @@ def _member_from(data: dict[str, Any]) -> TrialMember:
     return TrialMember(**{**data, "kind": cast(TrialKind, data["kind"]), "states": states})
 
 
-def _member_row(member: TrialMember) -> dict[str, Any]:
-    row = {c: getattr(member, c) for c in _MEMBER_COLUMNS}
-    row["states"] = _states_json(member.states)
-    return row
+def _member_values(member: TrialMember) -> tuple[Any, ...]:
+    """A member in ``_MEMBER_COLUMNS`` order, its states as JSON-ready lists."""
+    return tuple(
+        _states_json(member.states) if c == "states" else getattr(member, c)
+        for c in _MEMBER_COLUMNS
+    )
 
 
 class TrialWrites:
-    """Trial writes of one transaction; needs ``self._conn`` (the transaction's)."""
+    """Trial writes of one transaction; needs ``self._conn`` (the transaction's) and the
+    transaction's bulk ``_insert`` (driver-level, with times and JSON converted)."""
 
     _conn: Connection
+
+    def _insert(
+        self,
+        table: Table,
+        columns: tuple[str, ...],
+        rows: Iterable[Sequence[Any]],
+        conflict: str = "",
+    ) -> None:
+        raise NotImplementedError  # provided by SqlWriteTransaction
 
     def trial_members_of(
         self, profile_ids: Iterable[str], trial_keys: Iterable[str] | None = None
@@ -130,41 +142,36 @@ class TrialWrites:
         return sorted(found, key=lambda m: (m.profile_id, m.trial_key))
 
     def add_trial_members(self, members: Sequence[TrialMember]) -> None:
-        if not members:
-            return
-        t = s.trial_members
-        for member in members:
-            exists = self._conn.scalar(
-                select(t.c.variant).where(
-                    t.c.trial_key == member.trial_key, t.c.profile_id == member.profile_id
-                )
-            )
-            if exists is None:
-                self._conn.execute(t.insert(), [_member_row(member)])
+        # The first exposure of a (trial, profile) wins; later ones are left out.
+        self._insert(
+            s.trial_members,
+            _MEMBER_COLUMNS,
+            [_member_values(member) for member in members],
+            "ON CONFLICT DO NOTHING",
+        )
 
     def save_trial_states(
         self, states: Sequence[tuple[str, str, Mapping[str, MetricState]]]
     ) -> None:
+        if not states:
+            return
         t = s.trial_members
-        for trial_key, profile_id, values in states:
-            self._conn.execute(
-                t.update()
-                .where(t.c.trial_key == trial_key, t.c.profile_id == profile_id)
-                .values(states=_states_json(values))
-            )
+        update = (
+            t.update()
+            .where(t.c.trial_key == bindparam("b_trial"), t.c.profile_id == bindparam("b_profile"))
+            .values(states=bindparam("b_states"))
+        )
+        self._conn.execute(
+            update,
+            [
+                {"b_trial": trial, "b_profile": profile, "b_states": _states_json(values)}
+                for trial, profile, values in states
+            ],
+        )
 
     def add_trial_stats(self, deltas: Mapping[StatsKey, StatsSums]) -> None:
-        if not deltas:
-            return
-        placeholders = ", ".join(["?"] * len(_STATS_COLUMNS))
-        sql = (
-            f"INSERT INTO trial_stats ({', '.join(_STATS_COLUMNS)}) "  # noqa: S608 - fixed names
-            f"VALUES ({placeholders}) {_STATS_UPSERT}"
-        )
-        if self._conn.dialect.name != "sqlite":
-            sql = sql.replace("?", "%s")
         rows = [(*key, *sums) for key, sums in sorted(deltas.items())]
-        self._conn.exec_driver_sql(sql, rows)
+        self._insert(s.trial_stats, _STATS_COLUMNS, rows, _STATS_UPSERT)
 
     def events_since(self, profile_id: str, since: datetime) -> list[StoredEvent]:
         t = s.events
@@ -180,17 +187,12 @@ class TrialWrites:
         ]
 
     def save_bandit_weights(self, weights: Sequence[BanditWeights]) -> None:
-        if not weights:
-            return
-        t = s.bandit_weights
-        for row in weights:
-            values = {c: getattr(row, c) for c in _WEIGHT_COLUMNS}
-            values["weights"] = dict(row.weights)
-            values["detail"] = dict(row.detail)
-            self._conn.execute(
-                t.delete().where(t.c.bandit_key == row.bandit_key, t.c.context == row.context)
-            )
-            self._conn.execute(t.insert(), [values])
+        rows = [
+            (w.bandit_key, w.context, dict(w.weights), w.epoch, w.updated_at,
+             w.config_version, dict(w.detail))
+            for w in weights
+        ]  # fmt: skip
+        self._insert(s.bandit_weights, _WEIGHT_COLUMNS, rows, _WEIGHT_UPSERT)
 
 
 class TrialReads:
