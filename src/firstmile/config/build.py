@@ -43,6 +43,7 @@ from firstmile.config.schema import (
     SegmentIn,
     TermIn,
     parse_duration,
+    section_list,
     validation_problems,
 )
 from firstmile.config.yamlsource import YamlDocument
@@ -339,11 +340,6 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _list(data: Mapping[str, Any], name: str) -> list[Any]:
-    value = data.get(name)
-    return value if isinstance(value, list) else []
-
-
 def content_hash(data: Any) -> str:
     """The version id: 12 hex digits of the SHA-256 of the content as canonical JSON."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -380,7 +376,7 @@ def build_config(
     version = build.version(data)
     traits = build.traits(data)
     groups = build.saved_groups(data.get("saved_groups"))
-    raw_segments, raw_scores = _list(data, "segments"), _list(data, "scores")
+    raw_segments, raw_scores = section_list(data, "segments"), section_list(data, "scores")
     segments = [build.segment(i, raw, groups) for i, raw in enumerate(raw_segments)]
     scores = [build.score(i, raw) for i, raw in enumerate(raw_scores)]
     order = build.references(raw_segments, raw_scores)

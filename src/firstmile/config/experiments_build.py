@@ -31,15 +31,10 @@ from firstmile.config.experiments_schema import (
 from firstmile.config.onboarding import OnboardingPlanConfig, Rule
 from firstmile.config.onboarding_build import OnboardingBuilder, _guess
 from firstmile.config.problems import FieldPath
-from firstmile.config.schema import parse_duration
+from firstmile.config.schema import parse_duration, section_list
 from firstmile.experiments import EventValue, Experiment, Holdout, Metric, Namespace
 
 SECTIONS = ("metrics", "experiments", "bandits", "holdout")
-
-
-def _list(data: Mapping[str, Any], name: str) -> list[Any]:
-    value = data.get(name)
-    return value if isinstance(value, list) else []
 
 
 def _sentence(error: ValueError) -> str:
@@ -335,16 +330,16 @@ class ExperimentsBuilder:
         )
 
     def build(self, data: Mapping[str, Any]) -> ExperimentsConfig:
-        metrics = self.metrics(_list(data, "metrics"))
+        metrics = self.metrics(section_list(data, "metrics"))
         keys: dict[str, FieldPath] = {}
         experiments = [
             self.experiment(i, raw, metrics, keys)
-            for i, raw in enumerate(_list(data, "experiments"))
+            for i, raw in enumerate(section_list(data, "experiments"))
         ]
         bandit_keys: dict[str, FieldPath] = {}
         bandits = [
             self.bandit(i, raw, metrics, bandit_keys)
-            for i, raw in enumerate(_list(data, "bandits"))
+            for i, raw in enumerate(section_list(data, "bandits"))
         ]
         for key, where in bandit_keys.items():
             if key in keys:
@@ -368,7 +363,7 @@ def normalized_experiments(data: Mapping[str, Any]) -> dict[str, Any]:
         "bandits": BanditIn,
     }
     for name, model in models.items():
-        items = _list(data, name)
+        items = section_list(data, name)
         if items:
             out[name] = [model.model_validate(raw).model_dump(mode="json") for raw in items]
     holdout = data.get("holdout")

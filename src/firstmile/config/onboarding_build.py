@@ -49,7 +49,7 @@ from firstmile.config.onboarding_schema import (
 )
 from firstmile.config.problems import FieldPath
 from firstmile.config.references import find_key, segment_references
-from firstmile.config.schema import SLUG, parse_duration
+from firstmile.config.schema import SLUG, parse_duration, section_list
 from firstmile.config.templates import CompiledTemplate, TemplateProblem, compile_template
 from firstmile.errors import ConditionError
 
@@ -474,10 +474,10 @@ class OnboardingBuilder:
         )
 
     def build(self, data: Mapping[str, Any]) -> OnboardingPlanConfig:
-        items = self.catalog(_list(data, "catalog"))
-        flows = self.flows(_list(data, "flows"), items)
-        checklists = self.checklists(_list(data, "checklists"), items)
-        rules = self.rules(_list(data, "rules"), items, flows, checklists)
+        items = self.catalog(section_list(data, "catalog"))
+        flows = self.flows(section_list(data, "flows"), items)
+        checklists = self.checklists(section_list(data, "checklists"), items)
+        rules = self.rules(section_list(data, "rules"), items, flows, checklists)
         defaults = self.defaults(data.get("defaults"), items, flows, checklists)
         limits = self.limits(data.get("limits"))
         return OnboardingPlanConfig(items, flows, checklists, rules, defaults, limits)
@@ -503,11 +503,6 @@ def normalized_onboarding(data: Mapping[str, Any]) -> dict[str, Any]:
     if "limits" in data:
         out["limits"] = LimitsIn.model_validate(data["limits"] or {}).model_dump(mode="json")
     return out
-
-
-def _list(data: Mapping[str, Any], name: str) -> list[Any]:
-    value = data.get(name)
-    return value if isinstance(value, list) else []
 
 
 def _cycles(graph: Mapping[str, tuple[str, ...]]) -> list[list[str]]:

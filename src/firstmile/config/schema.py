@@ -12,6 +12,7 @@ import difflib
 import json
 import re
 import types
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
@@ -111,6 +112,13 @@ Duration = Annotated[Any, AfterValidator(_duration_text)]
 GroupId = Annotated[str, BeforeValidator(_group_id), Field(min_length=1)]
 Percent = Annotated[FiniteFloat, Field(ge=0, le=100)]
 Cap = Annotated[FiniteFloat, Field(gt=0)]
+
+
+def section_list(data: Mapping[str, Any], name: str) -> list[Any]:
+    """The items of the list section ``name`` (none when absent or not a list: the shape
+    check of ``FileIn`` reports that)."""
+    value = data.get(name)
+    return value if isinstance(value, list) else []
 
 
 class _Strict(BaseModel):
