@@ -248,9 +248,9 @@ class Decider:
     ) -> TrialAssignments:
         """The user's experiment variants and bandit arms (none without consent)."""
         trials = config.trials if config is not None else ExperimentsConfig()
-        if request.forced:
-            check_forced(trials, request.forced, now)  # a QA typo is a 400, not ignored
         if trials.empty or not personalize:
+            if request.forced:  # assign_trials checks it otherwise
+                check_forced(trials, request.forced, now)  # a QA typo is a 400, not ignored
             return TrialAssignments()
         try:
             members = [] if profile is None else self.store.trial_members(profile.profile_id)
