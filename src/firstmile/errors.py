@@ -123,6 +123,15 @@ class StorageUnavailable(FirstmileError):
     exit_code = 69  # EX_UNAVAILABLE
 
 
+class ModelError(FirstmileError):
+    """A model cannot be trained, loaded or used: too little data, one class, a bad
+    artifact, a feature schema that does not match. The previous model keeps serving."""
+
+    code = "model_error"
+    status = 422
+    exit_code = 65  # EX_DATAERR
+
+
 def json_pointer(path: tuple[str | int, ...]) -> str:
     """Render a path into a JSON document as an RFC 6901 JSON Pointer.
 
