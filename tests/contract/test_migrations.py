@@ -48,11 +48,11 @@ def test_schema_py_and_the_migrations_agree(migrated: Connection) -> None:
 def test_each_step_is_applied_once_and_recorded(migrated: Connection) -> None:
     t = schema_migrations
     rows = migrated.execute(select(t).order_by(t.c.applied_at, t.c.revision)).all()
-    assert [row.revision for row in rows] == ["0001", "0002", "0003", "0004", "0005"]
+    assert [row.revision for row in rows] == ["0001", "0002", "0003", "0004", "0005", "0006"]
     for row in rows:
         assert isinstance(row.applied_at, datetime)
         assert row.applied_at.utcoffset() is not None
-    assert MigrationContext.configure(migrated).get_current_heads() == ("0005",)
+    assert MigrationContext.configure(migrated).get_current_heads() == ("0006",)
 
 
 def test_a_database_at_0001_upgrades_and_keeps_its_data(store_url: str) -> None:

@@ -229,6 +229,46 @@ class StaticSegment:
     config_version: str | None
 
 
+ModelKind = Literal["personas", "prediction", "recommender"]
+ModelStatus = Literal["candidate", "promoted", "retired"]
+PromotionAction = Literal["promote", "rollback"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """One trained model version in the registry (its artifact is read separately).
+
+    ``name`` is the model's key in the config (``personas``, a prediction's key,
+    ``recommendations``); versions count up from 1 per name. At most one version of a
+    name is ``promoted``: the one ``serve`` loads. ``meta`` holds the data window, row
+    counts, library versions and training warnings; ``sha256`` and ``size`` describe the
+    artifact, which is checked against them before it is loaded.
+    """
+
+    name: str
+    version: int
+    kind: ModelKind
+    status: ModelStatus
+    created_at: datetime
+    promoted_at: datetime | None
+    config_version: str
+    schema_hash: str
+    metrics: Mapping[str, Any]
+    meta: Mapping[str, Any]
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A promotion or rollback of a model version, as the registry's history keeps it."""
+
+    name: str
+    version: int
+    at: datetime
+    action: PromotionAction
+
+
 class WriteTransaction(Protocol):
     """The writes (and the reads they depend on) of one transaction."""
 
@@ -334,6 +374,15 @@ class WriteTransaction(Protocol):
 
     def save_bandit_weights(self, weights: Sequence[BanditWeights]) -> None:
         """Store the current split of bandits (one row per bandit and context)."""
+
+    def add_model(self, record: ModelRecord, artifact: bytes) -> None:
+        """Store a new model version with its artifact (``record.version`` must be new)."""
+
+    def next_model_version(self, name: str) -> int:
+        """One more than the highest version of ``name`` (1 for a new name)."""
+
+    def promote_model(self, name: str, version: int, at: datetime, action: PromotionAction) -> None:
+        """Make ``version`` the promoted one of ``name`` (the previous one is retired)."""
 
 
 class Store(Protocol):
@@ -468,3 +517,23 @@ class Store(Protocol):
 
     def bandit_weights(self, bandit_key: str | None = None) -> list[BanditWeights]:
         """The stored splits of one bandit (or of all), by bandit and context."""
+
+    def iter_events(
+        self, *, names: Sequence[str] | None = None, batch_size: int = 2000
+    ) -> Iterator[StoredEvent]:
+        """Every stored event (only track events named in ``names`` when given), in the
+        order they were stored, read ``batch_size`` at a time (for training)."""
+
+    def models(self, name: str | None = None) -> list[ModelRecord]:
+        """The registry's model versions (of ``name`` when given), newest first."""
+
+    def model_record(self, name: str, version: int) -> ModelRecord | None: ...
+
+    def model_artifact(self, name: str, version: int) -> bytes | None:
+        """The stored artifact bytes of a model version, or ``None``."""
+
+    def promoted_models(self) -> list[ModelRecord]:
+        """The promoted version of every model name (what ``serve`` loads)."""
+
+    def promotions(self, name: str) -> list[Promotion]:
+        """The promotions and rollbacks of ``name``, oldest first."""

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -352,6 +353,39 @@ bandit_weights = Table(
     _text("config_version"),
     _json("detail"),  # the update's probabilities of being best, reason and warnings
     PrimaryKeyConstraint("bandit_key", "context", name="pk_bandit_weights"),
+)
+
+# The model registry: every trained model version with its artifact (a pickle, checked
+# against its SHA-256 before loading), metrics, data window and feature schema.
+models = Table(
+    "models",
+    metadata,
+    _text("name"),
+    Column("version", Integer, nullable=False),
+    _text("kind"),  # "personas" | "prediction" | "recommender"
+    _text("status"),  # "candidate" | "promoted" | "retired"
+    _time("created_at"),
+    _time("promoted_at", nullable=True),
+    _text("config_version"),
+    _text("schema_hash"),
+    _json("metrics"),
+    _json("meta"),  # data window, rows, library versions, warnings
+    _text("sha256"),
+    Column("size", BigInteger, nullable=False),
+    Column("artifact", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("name", "version", name="pk_models"),
+)
+
+# Every promotion and rollback, oldest first: what rollback goes back to.
+model_promotions = Table(
+    "model_promotions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    _text("name"),
+    Column("version", Integer, nullable=False),
+    _time("at"),
+    _text("action"),  # "promote" | "rollback"
+    Index("ix_model_promotions_name", "name"),
 )
 
 # Every migration step applied to this database, with its time (alembic_version only

@@ -61,6 +61,7 @@ from firstmile.storage.engine import (
     sqlite_write_lock,
 )
 from firstmile.storage.migrate import upgrade_to_head
+from firstmile.storage.models_sql import ModelReads, ModelWrites
 from firstmile.storage.trials_sql import TrialReads, TrialWrites
 
 T = TypeVar("T")
@@ -298,7 +299,7 @@ class _Dialect:
         return column.in_(values)
 
 
-class SqlWriteTransaction(TrialWrites):
+class SqlWriteTransaction(TrialWrites, ModelWrites):
     """The writes of one transaction, on one connection (see ``SqlStore.write``)."""
 
     def __init__(
@@ -616,7 +617,7 @@ class SqlWriteTransaction(TrialWrites):
         return self._conn.execute(t.delete().where(t.c.key == key)).rowcount > 0
 
 
-class SqlStore(TrialReads):
+class SqlStore(TrialReads, ModelReads):
     """A :class:`~firstmile.storage.base.Store` on SQLite or PostgreSQL.
 
     Parameters
