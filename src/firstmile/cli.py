@@ -27,6 +27,7 @@ from firstmile.cli_common import (
     print_json,
     settings_for,
 )
+from firstmile.cli_models import audit_app, models_app, train
 from firstmile.cli_plan import print_plan
 from firstmile.cli_trials import bandits_app, experiments_app
 from firstmile.errors import InvalidRequest
@@ -55,6 +56,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(segments_app, name="segments")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(bandits_app, name="bandits")
+app.add_typer(models_app, name="models")
+app.add_typer(audit_app, name="audit")
+app.command("train")(friendly(train))
 
 
 def _record_json(record: QuarantineRecord) -> dict[str, Any]:

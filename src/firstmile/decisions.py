@@ -27,6 +27,7 @@ from firstmile.decide.popular import Popularity, popularity
 from firstmile.decide.request import DecideRequest
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.enrich import enrich
+from firstmile.ml.serving import ModelSet
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
@@ -171,6 +172,8 @@ class Decider:
         # The bandits' current splits by (bandit, context); reloaded after each refresh.
         self.bandit_weights: dict[tuple[str, str], BanditWeights] = {}
         self.popularity = Popularity()
+        # The promoted models, swapped whole by reload_models (hot loading).
+        self.models = ModelSet()
         self._scores_cache: tuple[str, frozenset[str] | None] | None = None
         # The user-agent parser loads its rules on first use (a few hundred ms): do it
         # now, or the first decision after start-up would run over its time budget.
@@ -215,9 +218,11 @@ class Decider:
             now=now,
             request_ip=request_ip,
             scores=self._scores_read(config),
+            models=self.models,
         )
         popular = self.popularity.for_user(inp.variables["segments"])
-        inp = replace(inp, popular=popular, degraded=degraded)
+        recommended = self._recommended(profile, inp.personalize, config)
+        inp = replace(inp, popular=popular, recommended=recommended, degraded=degraded)
         trials = self._trials(config, request, profile, inp.attributes, now, inp.personalize)
         version = config.version_id if config is not None else NO_CONFIG
         plan = compose(
@@ -236,6 +241,26 @@ class Decider:
                 if shown(candidate, plan):
                     self.trial_exposures.add(profile_id, candidate, now, version)
         return Decision(plan, profile_id)
+
+    def _recommended(
+        self, profile: Profile | None, personalize: bool, config: OnboardingConfig | None
+    ) -> tuple[tuple[str, str], ...]:
+        """The promoted recommender's picks for this user (none without consent)."""
+        model = self.models.recommender
+        if model is None or not personalize or config is None:
+            return ()
+        done = (
+            ()
+            if profile is None
+            else [item for item, state in profile.content.items() if state.completed_at is not None]
+        )
+        limit = config.onboarding.limits.recommendations
+        try:
+            picks = model.artifact.model.recommend(done, k=limit + len(done))
+        except Exception as exc:  # a model must never fail the decision
+            log.warning("decide: the recommender failed, popular content is used: %s", exc)
+            return ()
+        return tuple((pick.item_id, pick.reason) for pick in picks)
 
     def _trials(
         self,

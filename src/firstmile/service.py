@@ -75,6 +75,7 @@ from firstmile.segments.views import (
     segment_summaries,
     segment_summary,
 )
+from firstmile.service_models import ModelsFacade
 from firstmile.service_trials import TrialsFacade
 from firstmile.settings import Settings
 from firstmile.storage import open_store
@@ -135,7 +136,7 @@ def _version_json(version: ConfigVersion) -> dict[str, Any]:
     }
 
 
-class Firstmile(TrialsFacade):
+class Firstmile(TrialsFacade, ModelsFacade):
     """firstmile as a library. Open with :meth:`open`; close (or use ``with``)."""
 
     def __init__(self, settings: Settings, store: Store, *, clock: Clock | None = None) -> None:

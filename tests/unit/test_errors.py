@@ -13,6 +13,7 @@ from firstmile.errors import (
     InvalidJSON,
     InvalidRequest,
     InvalidServerKey,
+    ModelError,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -46,6 +47,7 @@ ERRORS: list[tuple[type[FirstmileError], str, int, int]] = [
     (ConditionError, "invalid_condition", 400, 2),  # bad input, as docs/cli.md says
     (InvalidServerKey, "invalid_server_key", 401, 3),
     (ConflictError, "conflict", 409, 5),
+    (ModelError, "model_error", 422, 65),
 ]
 
 

@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from firstmile import __version__
 from firstmile.api import errors
 from firstmile.api.ratelimit import RateLimiter
-from firstmile.api.routes import decide, experiments, health, segments, tracking, users
+from firstmile.api.routes import decide, experiments, health, models, segments, tracking, users
 from firstmile.clock import Clock, SystemClock
 from firstmile.service import Firstmile
 from firstmile.settings import Settings
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(decide.router)
     app.include_router(experiments.router)
+    app.include_router(models.router)
     # Before tracking: its POST /v1/{endpoint} would otherwise catch /v1/static-segments.
     app.include_router(segments.router)
     app.include_router(tracking.router)

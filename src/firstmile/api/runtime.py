@@ -15,7 +15,11 @@ logs what happened:
   :data:`POPULARITY_SECONDS` (and after a new config) popular-in-segment
   recommendations are recounted;
 * every :data:`BANDIT_CHECK_SECONDS` bandits whose cadence is due get new weights (and
-  the decider reads every bandit's current split, including ones another process wrote).
+  the decider reads every bandit's current split, including ones another process wrote);
+* every :data:`MODEL_CHECK_SECONDS` (and at start) the registry's promoted models are
+  loaded when they changed (hot loading: ``firstmile models promote`` or ``train`` in
+  another process takes effect without a restart; a model that cannot be loaded is
+  logged and the one before keeps serving).
 
 Nothing here ever stops the server: a failure is logged and the next round runs.
 """
@@ -45,6 +49,7 @@ T = TypeVar("T")
 CONFIG_POLL_SECONDS = 2.0
 EXPOSURE_FLUSH_SECONDS = 1.0
 BANDIT_CHECK_SECONDS = 10.0
+MODEL_CHECK_SECONDS = 5.0
 POPULARITY_SECONDS = 300.0
 # uvicorn configures this logger: the lines appear in the server log with its own.
 logger = logging.getLogger("uvicorn.error")
@@ -70,6 +75,7 @@ class ServeRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sighup = False
         self._popularity_due = True
+        self._model_problems: set[str] = set()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -190,6 +196,7 @@ class ServeRuntime:
         await self.warm_profiles()
         since_popularity = 0.0
         since_bandits = BANDIT_CHECK_SECONDS  # check the bandits at once on start
+        since_models = MODEL_CHECK_SECONDS  # and load the promoted models
         while await self._pause(EXPOSURE_FLUSH_SECONDS):
             await self.flush_exposures()
             since_popularity += EXPOSURE_FLUSH_SECONDS
@@ -200,6 +207,10 @@ class ServeRuntime:
             if since_bandits >= BANDIT_CHECK_SECONDS:
                 since_bandits = 0.0
                 await self.refresh_bandits()
+            since_models += EXPOSURE_FLUSH_SECONDS
+            if since_models >= MODEL_CHECK_SECONDS:
+                since_models = 0.0
+                await self.reload_models()
         await self.flush_exposures()  # stopping: what is pending is written
 
     async def warm_profiles(self) -> int:
@@ -221,6 +232,20 @@ class ServeRuntime:
         except Exception:
             logger.exception("updating bandit weights failed")
             return 0
+
+    async def reload_models(self) -> int:
+        """Load newly promoted models (in a thread); logs what could not be loaded and
+        never raises. Returns how many models serve now."""
+        try:
+            problems = await self._in_thread(self.fm.reload_models)
+        except Exception:
+            logger.exception("loading the promoted models failed (the loaded ones keep serving)")
+            return len(self.fm.decider.models.models)
+        for problem in problems:
+            if problem not in self._model_problems:
+                logger.warning("model not loaded: %s", problem)
+        self._model_problems = set(problems)
+        return len(self.fm.decider.models.models)
 
     async def flush_exposures(self) -> int:
         """Write the exposures logged since the last flush (in a thread); never raises."""

@@ -30,6 +30,7 @@ from firstmile.config.model import (
     SegmentDefinition,
     ThresholdSegment,
 )
+from firstmile.config.models_build import build_models, normalized_models
 from firstmile.config.namespace import TRAIT_TYPES, Namespace, check_path, check_trait_name
 from firstmile.config.onboarding_build import OnboardingBuilder, normalized_onboarding
 from firstmile.config.problems import ConfigFileError, ConfigProblem, FieldPath, sort_problems
@@ -389,6 +390,9 @@ def build_config(
         events=declared if isinstance(declared, list) else None,
         warn=lambda path, message: build.warnings.append(doc.problem(path, message)),
     ).build(data)
+    models = build_models(
+        data.get("models"), build, events=declared if isinstance(declared, list) else None
+    )
     build.attributes(traits)
     if build.problems or top is None:
         raise ConfigFileError(build.problems)
@@ -403,6 +407,7 @@ def build_config(
         normalized["traits"] = traits
     normalized.update(normalized_onboarding(data))
     normalized.update(normalized_experiments(data))
+    normalized.update(normalized_models(data))
     config = OnboardingConfig(
         version=version,
         saved_groups=MappingProxyType(groups),
@@ -421,6 +426,7 @@ def build_config(
         warnings=tuple(sort_problems(build.warnings)),
         onboarding=onboarding,
         trials=trials,
+        models=models,
     )
     if not check_rules:
         return config

@@ -18,7 +18,7 @@ raises never runs an invalid one.
 Traceback (most recent call last):
 ...
 firstmile.config.problems.ConfigFileError: firstmile.yaml is not a valid firstmile config (1 problem):
-firstmile.yaml:2: segmnets: Unknown field `segmnets`. Did you mean `segments`? The fields here are: version, traits, saved_groups, segments, scores, catalog, flows, checklists, rules, defaults, limits, events, metrics, experiments, bandits, holdout.
+firstmile.yaml:2: segmnets: Unknown field `segmnets`. Did you mean `segments`? The fields here are: version, traits, saved_groups, segments, scores, catalog, flows, checklists, rules, defaults, limits, events, metrics, experiments, bandits, holdout, models.
 """  # noqa: E501
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from firstmile.conditions import CompiledCondition
 from firstmile.config.experiments import ExperimentsConfig
+from firstmile.config.models import ModelsConfig
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.config.problems import ConfigProblem
 from firstmile.config.rule_check import RuleFinding
@@ -84,6 +85,7 @@ class OnboardingConfig:
     warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)
     onboarding: OnboardingPlanConfig = field(default=OnboardingPlanConfig(), compare=False)
     trials: ExperimentsConfig = field(default=ExperimentsConfig(), compare=False)
+    models: ModelsConfig = field(default=ModelsConfig(), compare=False)
     source_text: str = field(default="", repr=False, compare=False)  # the file as read
     rule_findings: tuple[RuleFinding, ...] = field(default=(), repr=False, compare=False)
 

@@ -65,6 +65,8 @@ RESERVED: Final[Mapping[str, str]] = {
     "segments": "segment membership, as segments.<key>",
     "scores": "score values, as scores.<key>",
     "context": "the decide request's context, as context.<field> (rules and flows)",
+    "predictions": "the promoted models' predictions, as predictions.<key> (0 to 1)",
+    "persona": "the user's persona key, from the promoted personas model",
 }
 CONSENT_PURPOSES: Final = tuple(p.value for p in Purpose)
 FIRSTMILE_ATTRIBUTES: Final = frozenset(COMPUTED_TRAITS) | frozenset(RESERVED)

@@ -146,6 +146,8 @@ class FileIn(_Strict):
     experiments: list[Any] = Field(default_factory=list)
     bandits: list[Any] = Field(default_factory=list)
     holdout: Any = None
+    # What to train, checked in config.models_build.
+    models: Any = None
 
 
 class SegmentIn(_Strict):

@@ -16,6 +16,7 @@ from firstmile.decide.model import DecisionInput
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.enrich import enrich
 from firstmile.events.model import Purpose
+from firstmile.ml.serving import PERSONA_SEGMENT_PREFIX, ModelOutputs, ModelSet
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
@@ -55,13 +56,16 @@ def decision_input(
     request_ip: str | None = None,
     popular: tuple[tuple[str, str, int], ...] = (),
     scores: Collection[str] | None = None,
+    models: ModelSet | None = None,
 ) -> DecisionInput:
     """What :func:`~firstmile.decide.plan.compose` needs for one decision.
 
     Segments and scores are evaluated here, at decision time, so a decision is exact to
     the moment (time-based segments included) and needs no read of stored memberships.
     ``scores`` names the scores the plan can read (``None``: all of them); the others
-    are only computed when a segment needs them.
+    are only computed when a segment needs them. ``models`` (the promoted models) add
+    ``persona`` and ``predictions.<key>`` before segments are evaluated, so segments,
+    rules and scores can read them — only for users with ``personalization`` consent.
     """
     facts = _request_facts(context, request_ip)
     if profile is None:
@@ -76,6 +80,10 @@ def decision_input(
         # An app trait of the same name wins, as it does for segments.
         if profile is None or name not in profile.traits:
             attributes[name] = value
+    personalize = bool(attributes["consent"].get(Purpose.PERSONALIZATION.value))
+    outputs = ModelOutputs()
+    if models is not None and not models.empty and personalize:
+        outputs = models.annotate(attributes)
     if engine is not None:
         members = engine.evaluate(attributes, now).members
         # evaluate() computes the scores its threshold segments need; rules read them all.
@@ -85,9 +93,9 @@ def decision_input(
                 values[score.key] = score.compiled(attributes, now).value
     else:
         members = frozenset()
+    if outputs.persona is not None:
+        members = members | {PERSONA_SEGMENT_PREFIX + outputs.persona}
     attributes["context"] = dict(context)
-    consent = attributes["consent"]
-    personalize = bool(consent.get(Purpose.PERSONALIZATION.value))
     locale = facts.get("locale") or attributes.get("locale")
     variables = {
         "traits": {} if profile is None else profile.traits,
@@ -97,6 +105,8 @@ def decision_input(
         "segments": sorted(members),
         "scores": dict(attributes.get("scores") or {}),
         "locale": locale,
+        "persona": outputs.persona,
+        "predictions": dict(outputs.predictions),
     }
     return DecisionInput(
         attributes=attributes,

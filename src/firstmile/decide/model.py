@@ -20,6 +20,7 @@ ReasonSource = Literal[
     "schedule",  # outside the item's start/end dates: withheld
     "suppressed",  # a rule suppressed the item
     "popular",  # recommended: popular among users in the same segment
+    "model",  # recommended, or read from a prediction: the promoted models
     "flow",  # the step is part of the flow
     "experiment",  # the user's variant of an experiment wrote the slot
     "bandit",  # the arm a bandit chose for the user wrote the slot
@@ -109,7 +110,8 @@ class DecisionInput:
     ``attributes`` is what conditions read: the profile's attributes with ``segments``
     and ``scores`` filled in, plus the request under ``context``. ``variables`` is what
     templates read. ``popular`` lists ``(item_id, segment_key, users)`` ordered by
-    preference, for the recommendations slot.
+    preference, for the recommendations slot; ``recommended`` lists ``(item_id,
+    reason)`` from the promoted recommender, best first, and comes before ``popular``.
     """
 
     attributes: Mapping[str, Any]
@@ -120,6 +122,7 @@ class DecisionInput:
     known: bool = True
     personalize: bool = True
     popular: tuple[tuple[str, str, int], ...] = ()
+    recommended: tuple[tuple[str, str], ...] = ()
     degraded: str | None = None  # what failed before composing (the store, ...): fallback
 
 

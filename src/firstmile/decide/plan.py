@@ -369,7 +369,11 @@ class _Composer:
     def recommendations(self, taken: set[str]) -> tuple[Rendered, ...]:
         out: list[Rendered] = []
         segments: list[str] = []
-        for item_id, segment, _users in self.inp.popular:
+        why: list[str] = []
+        # The promoted recommender first (its own reasons), then popular-in-segment.
+        candidates = [(item_id, "", reason) for item_id, reason in self.inp.recommended]
+        candidates += [(item_id, segment, "") for item_id, segment, _ in self.inp.popular]
+        for item_id, segment, reason in candidates:
             if len(out) >= self.config.limits.recommendations:
                 break
             item = self.config.catalog.get(item_id)
@@ -382,16 +386,22 @@ class _Composer:
                 continue
             out.append(rendered)
             taken.add(item_id)
-            segments.append(segment)
-        self.reasons["recommendations"] = (
-            Reason(
+            if reason:
+                why.append(f"{item_id}: {reason}")
+            else:
+                segments.append(segment)
+        if not out:
+            self.reasons["recommendations"] = self.base
+        elif why:
+            self.reasons["recommendations"] = Reason(
+                "model", detail="recommended by the model: " + "; ".join(why)
+            )
+        else:
+            self.reasons["recommendations"] = Reason(
                 "popular",
                 segments=tuple(dict.fromkeys(s for s in segments if s != "*")),
                 detail="popular among users like this one",
             )
-            if out
-            else self.base
-        )
         return tuple(out)
 
 

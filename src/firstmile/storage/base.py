@@ -258,6 +258,22 @@ class ModelRecord:
     sha256: str
     size: int
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "promoted_at": None if self.promoted_at is None else self.promoted_at.isoformat(),
+            "config_version": self.config_version,
+            "schema_hash": self.schema_hash,
+            "sha256": self.sha256,
+            "size": self.size,
+            "metrics": dict(self.metrics),
+            "meta": dict(self.meta),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Promotion:

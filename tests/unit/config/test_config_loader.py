@@ -136,7 +136,7 @@ def test_the_error_is_a_config_error_listing_every_problem() -> None:
         "`bad_key`.",
         "firstmile.yaml:11: extra: Unknown field `extra`. The fields here are: version, traits, "
         "saved_groups, segments, scores, catalog, flows, checklists, rules, defaults, limits, "
-        "events, metrics, experiments, bandits, holdout.",
+        "events, metrics, experiments, bandits, holdout, models.",
     ]
     body = err.to_body()
     assert body["code"] == "invalid_config"

@@ -1,0 +1,56 @@
+"""Reading what training needs from the store: consenting profiles and their events.
+
+Only users who granted (or, under an opt-out regime, did not deny) ``personalization``
+are trained on: a user without that consent gets no model-based decision, and their
+data shapes no model either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from firstmile.events.consent import ConsentPolicy
+from firstmile.events.model import Purpose
+from firstmile.profiles.model import Profile
+from firstmile.segments.attributes import profile_attributes
+from firstmile.storage import Store
+from firstmile.storage.base import StoredEvent
+
+_PERSONALIZATION = Purpose.PERSONALIZATION.value
+
+
+def consenting(profile: Profile, policy: ConsentPolicy) -> bool:
+    """Whether the profile may be trained on and personalized by models."""
+    return bool(policy.state(profile.consent).get(_PERSONALIZATION))
+
+
+def training_profiles(store: Store, policy: ConsentPolicy) -> tuple[list[Profile], int]:
+    """The profiles with ``personalization`` consent, and how many were left out."""
+    kept: list[Profile] = []
+    left_out = 0
+    for profile in store.iter_profiles():
+        if consenting(profile, policy):
+            kept.append(profile)
+        else:
+            left_out += 1
+    return kept, left_out
+
+
+def attribute_rows(
+    profiles: Iterable[Profile], *, now: datetime, policy: ConsentPolicy
+) -> list[dict[str, Any]]:
+    """The attributes object of each profile, as conditions and decide read it."""
+    return [profile_attributes(p, now=now, policy=policy) for p in profiles]
+
+
+def events_by_profile(store: Store, profile_ids: set[str]) -> dict[str, list[StoredEvent]]:
+    """The stored events of these profiles, each list sorted by time."""
+    out: dict[str, list[StoredEvent]] = {}
+    for event in store.iter_events():
+        if event.profile_id in profile_ids:
+            out.setdefault(event.profile_id, []).append(event)
+    for events in out.values():
+        events.sort(key=lambda e: e.timestamp)
+    return out
