@@ -27,11 +27,17 @@ lint: $(STAMP)  ## ruff, mypy --strict and the import layers
 	$(VENV)/bin/mypy --strict src tests bench
 	$(VENV)/bin/lint-imports
 
+# The model benchmarks read public datasets from DATA (a folder holding movielens-100k/ and
+# online-shoppers/); without it they say so and skip.
+DATA ?= $(FIRSTMILE_DATA_DIR)
+
 bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
 	$(PY) -m bench.ingest
 	$(PY) -m bench.segments
 	$(PY) -m bench.decide
 	$(PY) -m bench.experiments
+	$(PY) -m bench.recs_movielens $(if $(DATA),--data $(DATA)/movielens-100k)
+	$(PY) -m bench.classify_shoppers $(if $(DATA),--data $(DATA)/online-shoppers)
 
 serve: $(STAMP)
 	$(VENV)/bin/firstmile serve

@@ -27,7 +27,12 @@ def consenting(profile: Profile, policy: ConsentPolicy) -> bool:
 
 
 def training_profiles(store: Store, policy: ConsentPolicy) -> tuple[list[Profile], int]:
-    """The profiles with ``personalization`` consent, and how many were left out."""
+    """The profiles with ``personalization`` consent, and how many were left out.
+
+    They come sorted by user id (then first seen, then profile id): profile ids are
+    random, and the order fixes the cross-validation folds, so the same data must give
+    the same folds and the same figures.
+    """
     kept: list[Profile] = []
     left_out = 0
     for profile in store.iter_profiles():
@@ -35,7 +40,13 @@ def training_profiles(store: Store, policy: ConsentPolicy) -> tuple[list[Profile
             kept.append(profile)
         else:
             left_out += 1
+    kept.sort(key=_stable_key)
     return kept, left_out
+
+
+def _stable_key(profile: Profile) -> tuple[str, str, str]:
+    first = profile.computed.first_seen or profile.created_at
+    return (profile.user_id or "\uffff", first.isoformat(), profile.profile_id)
 
 
 def attribute_rows(

@@ -214,6 +214,10 @@ class Trainer:
         x = pipeline.transform(rows)
         y = np.asarray(labels, dtype=np.int64)
         self.progress(f"training `{settings.key}` on {len(rows)} users ({int(y.sum())} positive)")
+        stamps = np.asarray(times, dtype=np.float64)
+        # A temporal holdout needs time to hold out: users who all arrived within a day
+        # (a bulk import) would only test the import's last rows.
+        spread = float(stamps.max() - stamps.min()) if len(stamps) else 0.0
         model = train_classifier(
             x,
             y,
@@ -221,7 +225,7 @@ class Trainer:
             features=pipeline.column_feature,
             algorithm=settings.algorithm,
             folds=settings.folds,
-            times=np.asarray(times, dtype=np.float64),
+            times=stamps if spread >= 86_400 else None,
         )
         # Drift compares populations as they are now: for an event outcome the training
         # rows are as of each cut-off, so the reference is the same users' attributes now.

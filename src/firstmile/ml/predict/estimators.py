@@ -102,7 +102,7 @@ def _forest(seed: int) -> RandomForestClassifier:
         n_estimators=200,
         min_samples_leaf=3,
         max_features="sqrt",
-        n_jobs=-1,
+        n_jobs=1,  # a server shares its cores with requests; threads stall each other under load
         random_state=seed,
     )
 
