@@ -175,6 +175,8 @@ class Rule:
     # The segment and score keys the condition reads, named in the rule's reasons.
     segments_read: tuple[str, ...] = ()
     scores_read: tuple[str, ...] = ()
+    # The model outputs it reads: prediction keys, and "persona" when it reads the persona.
+    models_read: tuple[str, ...] = ()
     # What wrote the rule: "rule" (the rules section), "experiment" (a variant's actions)
     # or "bandit" (an arm's actions); reasons name it as their source.
     origin: str = "rule"
@@ -185,6 +187,18 @@ class Rule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", self.action.target)
         object.__setattr__(self, "sets_slot", self.action.kind in SET_ACTIONS)
+
+
+def models_read(attributes: frozenset[str]) -> tuple[str, ...]:
+    """The prediction keys (and ``persona``) among attribute paths, sorted.
+
+    >>> models_read(frozenset({"predictions.churn", "persona", "plan"}))
+    ('churn', 'persona')
+    """
+    found = set(keys_read(attributes, "predictions"))
+    if "persona" in attributes:
+        found.add("persona")
+    return tuple(sorted(found))
 
 
 def keys_read(attributes: frozenset[str], family: str) -> tuple[str, ...]:

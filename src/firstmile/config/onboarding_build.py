@@ -36,6 +36,7 @@ from firstmile.config.onboarding import (
     Placement,
     Rule,
     keys_read,
+    models_read,
 )
 from firstmile.config.onboarding_schema import (
     ChecklistIn,
@@ -426,6 +427,7 @@ class OnboardingBuilder:
                     index,
                     segments_read=keys_read(condition.attributes, "segments"),
                     scores_read=keys_read(condition.attributes, "scores"),
+                    models_read=models_read(condition.attributes),
                 )
             )
         # Deterministic evaluation order: priority descending, then the order in the file.

@@ -37,6 +37,7 @@ class Reason:
     rule: str | None = None
     segments: tuple[str, ...] = ()  # segments the deciding rule's condition read
     scores: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()  # predictions (and "persona") the deciding rule read
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -47,6 +48,8 @@ class Reason:
             out["segments"] = list(self.segments)
         if self.scores:
             out["scores"] = list(self.scores)
+        if self.models:
+            out["models"] = list(self.models)
         if self.detail:
             out["detail"] = self.detail
         return out

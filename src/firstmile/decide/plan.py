@@ -67,6 +67,7 @@ def rule_reason(rule: Rule) -> Reason:
         rule=rule.key,
         segments=rule.segments_read,
         scores=rule.scores_read,
+        models=rule.models_read,
         detail=rule.description,
     )
 

@@ -123,6 +123,7 @@ def test_decide_reads_predictions_persona_and_recommendations(
     struggler = trained.decide({"userId": "u1"})
     assert struggler["welcome"]["item_id"] == "guided"  # predictions.activates < 0.3
     assert struggler["reasons"]["welcome"]["rule"] == "guide_unlikely_activators"
+    assert struggler["reasons"]["welcome"]["models"] == ["activates"]
     builder = trained.decide({"userId": "u2"})
     assert builder["welcome"]["item_id"] == "welcome"
     # u2 did tour_basics and tip_reports: the model recommends what similar users did.
