@@ -255,8 +255,11 @@ class Decider:
             else [item for item, state in profile.content.items() if state.completed_at is not None]
         )
         limit = config.onboarding.limits.recommendations
+        key = tuple(sorted(done))
         try:
-            picks = model.artifact.model.recommend(done, k=limit + len(done))
+            picks = model.remember(
+                key, lambda: model.artifact.model.recommend(key, k=limit + len(key))
+            )
         except Exception as exc:  # a model must never fail the decision
             log.warning("decide: the recommender failed, popular content is used: %s", exc)
             return ()
