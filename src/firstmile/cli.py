@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -243,6 +244,12 @@ def users_show(
     for member in view["experiments"]:
         trials.add_row(member["key"], member["variant"], member["exposed_at"])
     out.print(trials if view["experiments"] else "experiments: none")
+    models = view["models"]
+    persona = models.get("persona")
+    if persona:
+        out.print(f"persona: {escape(str(persona.get('name', persona['key'])))}")
+    for key, prediction in (models.get("predictions") or {}).items():
+        out.print(f"prediction {escape(key)}: {prediction['probability']:.2f}")
 
 
 @quarantine_app.command("list")

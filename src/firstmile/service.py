@@ -89,6 +89,7 @@ from firstmile.storage.base import (
     Store,
 )
 from firstmile.sweep import sweep_segments
+from firstmile.training import explain_user
 
 DEFAULT_SOURCE = "default"
 PREVIEW_BATCH = 500  # profiles whose memberships are read together
@@ -842,6 +843,8 @@ class Firstmile(TrialsFacade, ModelsFacade):
             }
             for member in self.store.trial_members(profile_id)
         ]
+        # The persona and predictions the promoted models give this person now.
+        view["models"] = explain_user(profile, self.decider.models, self.policy, now=now)
         return view
 
     # -- quarantine ---------------------------------------------------------------------

@@ -132,6 +132,9 @@ def test_decide_reads_predictions_persona_and_recommendations(
     assert "tip_reports" not in recommended
     assert recommended
     assert builder["reasons"]["recommendations"]["source"] == "model"
+    shown = trained.user("u1")["models"]  # users show / GET /v1/users/{id}
+    assert shown["persona"]["key"]
+    assert shown["predictions"]["activates"]["probability"] < 0.3
     view = trained.explain_user("u1")
     assert view["persona"]["key"]
     assert view["predictions"]["activates"]["probability"] < 0.3
