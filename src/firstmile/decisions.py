@@ -14,20 +14,22 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 from firstmile.clock import Clock
+from firstmile.conditions.paths import compile_getter
 from firstmile.config.experiments import ExperimentsConfig
 from firstmile.config.model import OnboardingConfig
 from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.decide.inputs import decision_input
-from firstmile.decide.model import Plan
+from firstmile.decide.model import DecisionInput, Plan
 from firstmile.decide.plan import compose
 from firstmile.decide.popular import Popularity, popularity
 from firstmile.decide.request import DecideRequest
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.enrich import enrich
-from firstmile.ml.serving import ModelSet
+from firstmile.ml.serving import PERSONA_SEGMENT_PREFIX, ModelSet
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.segments.engine import SegmentEngine
@@ -150,6 +152,23 @@ class TrialExposureLog:
             raise
 
 
+def declared_interests(attributes: Mapping[str, Any], path: str | None) -> tuple[str, ...]:
+    """A newcomer's declared interests: a list, or comma-separated text, at ``path``.
+
+    >>> declared_interests({"interests": "Team, API"}, "interests")
+    ('team', 'api')
+    >>> declared_interests({"interests": ["reports", 3]}, "interests"), declared_interests({}, None)
+    (('reports',), ())
+    """
+    if path is None:
+        return ()
+    value = compile_getter(path)(attributes)
+    words = value.split(",") if isinstance(value, str) else value
+    if not isinstance(words, list | tuple):
+        return ()
+    return tuple(w.strip().lower() for w in words if isinstance(w, str) and w.strip())
+
+
 class Decider:
     """Makes decisions for one store under whatever config is loaded."""
 
@@ -221,7 +240,7 @@ class Decider:
             models=self.models,
         )
         popular = self.popularity.for_user(inp.variables["segments"])
-        recommended = self._recommended(profile, inp.personalize, config)
+        recommended = self._recommended(profile, inp, config)
         inp = replace(inp, popular=popular, recommended=recommended, degraded=degraded)
         trials = self._trials(config, request, profile, inp.attributes, now, inp.personalize)
         version = config.version_id if config is not None else NO_CONFIG
@@ -243,11 +262,12 @@ class Decider:
         return Decision(plan, profile_id)
 
     def _recommended(
-        self, profile: Profile | None, personalize: bool, config: OnboardingConfig | None
+        self, profile: Profile | None, inp: DecisionInput, config: OnboardingConfig | None
     ) -> tuple[tuple[str, str], ...]:
         """The promoted recommender's picks for this user (none without consent)."""
         model = self.models.recommender
-        if model is None or not personalize or config is None:
+        settings = None if config is None else config.models.recommendations
+        if model is None or not inp.personalize or config is None or settings is None:
             return ()
         done = (
             ()
@@ -256,9 +276,16 @@ class Decider:
         )
         limit = config.onboarding.limits.recommendations
         key = tuple(sorted(done))
+        interests = () if key else declared_interests(inp.attributes, settings.interests)
         try:
             picks = model.remember(
-                key, lambda: model.artifact.model.recommend(key, k=limit + len(key))
+                (key, interests),
+                partial(
+                    model.artifact.model.recommend,
+                    key,
+                    interests=interests,
+                    k=limit + len(key),
+                ),
             )
         except Exception as exc:  # a model must never fail the decision
             log.warning("decide: the recommender failed, popular content is used: %s", exc)
@@ -322,6 +349,7 @@ class Decider:
             return 0
         now = self.clock.now()
         count = 0
+        personas = any(m.artifact.kind == "personas" for m in self.models.models.values())
 
         def users() -> Iterator[tuple[frozenset[str], list[str]]]:
             nonlocal count
@@ -331,9 +359,14 @@ class Decider:
                 if not done:
                     continue
                 members: frozenset[str] = frozenset()
+                attributes = profile_attributes(profile, now=now, policy=self.policy)
                 if engine is not None:
-                    attributes = profile_attributes(profile, now=now, policy=self.policy)
                     members = engine.evaluate(attributes, now).members
+                if personas:
+                    # Popular within the persona too: the newcomer's cold start.
+                    persona = self.models.persona_of(attributes)
+                    if persona is not None:
+                        members = members | {PERSONA_SEGMENT_PREFIX + persona}
                 yield members, done
 
         self.popularity = popularity(users(), eligible=eligible)

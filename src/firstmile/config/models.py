@@ -70,6 +70,7 @@ class PredictionSettings:
 class RecommendationSettings:
     algorithm: RecommenderAlgorithm = "auto"
     content_weight: float = 0.2
+    interests: str | None = None  # attribute path: a list (or comma-separated text)
 
 
 @dataclass(frozen=True, slots=True)

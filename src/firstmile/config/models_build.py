@@ -175,7 +175,9 @@ def build_models(
         predictions=tuple(predictions),
         recommendations=None
         if rec is None
-        else RecommendationSettings(algorithm=rec.algorithm, content_weight=rec.content_weight),
+        else RecommendationSettings(
+            algorithm=rec.algorithm, content_weight=rec.content_weight, interests=rec.interests
+        ),
         drift=DriftSettings(
             threshold=section.drift.threshold,
             recent=parse_duration(section.drift.recent),

@@ -62,6 +62,7 @@ class PredictionIn(_Strict):
 class RecommendationsIn(_Strict):
     algorithm: Literal["auto", "ease", "item_knn", "popular", "content", "hybrid"] = "auto"
     content_weight: Fraction = 0.2  # the hybrid's share of content-based scores
+    interests: Text | None = None  # an attribute listing a newcomer's declared interests
 
 
 class DriftIn(_Strict):

@@ -4,13 +4,16 @@
 model: the recommender chosen by measurement, fitted on users x catalogue items (an
 item counts when the user completed it), with the item keys. For one user it ranks the
 items they have not done, among those decide allows, each with a reason. A user with
-no completed item known to the model (a newcomer) gets the items most completed by
-everyone ("popular"), since a collaborative model has nothing to go on.
+no completed item known to the model (a newcomer) has nothing for a collaborative model
+to go on: with declared interests (a trait such as ``interests: [team, api]``) the items
+whose tags and text match them best come back ("matches your interests: team");
+without, nothing does, and decide fills the slot with what is popular in the user's
+segments and persona.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,18 +35,22 @@ class CatalogRecommender:
     name: str
     fitted: Any  # a firstmile.ml.recommend FittedRecommender
     item_keys: tuple[str, ...]
+    content: Any = None  # a FittedContent over the same items, for declared interests
     index: Mapping[str, int] = field(init=False, repr=False)
-    popularity: Any = field(init=False, repr=False)  # completions per item
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", {k: n for n, k in enumerate(self.item_keys)})
-        counts = np.asarray((self.fitted.history != 0).sum(axis=0)).ravel().astype(np.float64)
-        object.__setattr__(self, "popularity", counts)
 
     def recommend(
-        self, done: Collection[str], *, allowed: Collection[str] | None = None, k: int = 5
+        self,
+        done: Collection[str],
+        *,
+        allowed: Collection[str] | None = None,
+        interests: Sequence[str] = (),
+        k: int = 5,
     ) -> list[RecommendedItem]:
-        """The top ``k`` items not in ``done`` (and in ``allowed`` when given), best first."""
+        """The top ``k`` items not in ``done`` (and in ``allowed`` when given), best first;
+        ``interests`` serve a user with no completion (cold start)."""
         n = len(self.item_keys)
         known = sorted({self.index[i] for i in done if i in self.index})
         blocked = np.zeros(n, dtype=bool)
@@ -53,7 +60,7 @@ class CatalogRecommender:
             permitted[[self.index[i] for i in allowed if i in self.index]] = True
             blocked |= ~permitted
         if not known:
-            return self._popular(blocked, k)
+            return self._for_interests(interests, blocked, k)
         row = sp.csr_matrix(
             (np.ones(len(known)), (np.zeros(len(known), dtype=np.int64), known)), shape=(1, n)
         )
@@ -64,10 +71,13 @@ class CatalogRecommender:
             if not blocked[r.item] and np.isfinite(r.score)
         ]
 
-    def _popular(self, blocked: Any, k: int) -> list[RecommendedItem]:
-        order = np.argsort(-self.popularity, kind="stable")
+    def _for_interests(
+        self, interests: Sequence[str], blocked: Any, k: int
+    ) -> list[RecommendedItem]:
+        if not interests or self.content is None:
+            return []
+        ranked = self.content.recommend_for_interests(list(interests), k, exclude=blocked)
         return [
-            RecommendedItem(self.item_keys[i], float(self.popularity[i]), "popular")
-            for i in order
-            if not blocked[i] and self.popularity[i] > 0
-        ][:k]
+            RecommendedItem(self.item_keys[r.item], float(r.score), r.reason.text(self.item_keys))
+            for r in ranked
+        ]

@@ -91,6 +91,13 @@ class ModelSet:
         found = self.of_kind("recommender")
         return found[0] if found else None
 
+    def persona_of(self, attributes: Mapping[str, Any]) -> str | None:
+        """Only the persona (for counting what each persona completes)."""
+        for model in self.of_kind("personas"):
+            x = model.artifact.pipeline.transform_one(attributes)
+            return str(model.artifact.model.assign_one(x)[0])
+        return None
+
     def outputs(self, attributes: Mapping[str, Any]) -> ModelOutputs:
         """Persona and predictions for one attributes object."""
         persona: str | None = None

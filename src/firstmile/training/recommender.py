@@ -108,5 +108,9 @@ def train_recommender(
         if unmeasured:
             metrics["not_measured"] = unmeasured
     metrics.update({"users": len(users), "items": len(items), "interactions": len(triples)})
-    model = CatalogRecommender(name, fitted, interactions.item_keys)
+    try:
+        content = ContentRecommender(texts, tags).fit(interactions.matrix)
+    except ModelError:  # items without words or tags: no cold start by interests
+        content = None
+    model = CatalogRecommender(name, fitted, interactions.item_keys, content)
     return model, metrics, len(triples)

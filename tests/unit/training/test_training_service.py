@@ -145,6 +145,29 @@ def test_decide_reads_predictions_persona_and_recommendations(
     assert {r["direction"] for r in reasons} <= {"raises", "lowers"}
 
 
+def test_a_newcomer_gets_recommendations_from_declared_interests(
+    trained: Firstmile, clock: FixedClock
+) -> None:
+    at = clock.now().isoformat()
+    trained.ingest_items([
+        {"type": "identify", "userId": "new-1", "timestamp": at,
+         "traits": {"plan": "free", "interests": ["team"]}},
+        {"type": "identify", "userId": "new-2", "timestamp": at, "traits": {"plan": "free"}},
+    ])  # fmt: skip
+    plan = trained.decide({"userId": "new-1"})
+    ids = [r["item_id"] for r in plan["recommendations"]]
+    assert ids
+    assert set(ids) <= {"tour_team", "tip_share"}  # the items tagged or about teams
+    assert plan["reasons"]["recommendations"]["source"] == "model"
+    assert "matches your interests" in plan["reasons"]["recommendations"]["detail"]
+    # No interests: the slot falls back to what is popular (in the user's persona too).
+    trained.refresh_popularity()
+    other = trained.decide({"userId": "new-2"})
+    assert other["reasons"]["recommendations"]["source"] == "popular"
+    popular = trained.decider.popularity.by_segment
+    assert any(key.startswith("persona-") for key in popular)
+
+
 def test_no_consent_no_model_decision_and_no_training_row(
     trained: Firstmile, clock: FixedClock
 ) -> None:
