@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +37,26 @@ def fm(settings: Settings, clock: FixedClock) -> Iterator[Firstmile]:
 @pytest.fixture
 def write_key(fm: Firstmile) -> str:
     return fm.create_key("write", label="test")
+
+
+def paying_users(count: int) -> list[dict[str, Any]]:
+    """Messages for ``count`` users of the models spec config: every other one pays
+    (trait ``paid``) and created five projects, the rest one; regions alternate."""
+    items: list[dict[str, Any]] = []
+    for n in range(count):
+        paid = n % 2 == 0
+        region = "eu" if n % 3 else "us"
+        traits = {"plan": "pro" if paid else "free", "paid": paid, "region": region}
+        items.append({"type": "identify", "userId": f"u{n}", "traits": traits})
+        for k in range(5 if paid else 1):
+            items.append(
+                {"type": "track", "userId": f"u{n}", "event": "Created Project",
+                 "messageId": f"m{n}-{k}"}
+            )  # fmt: skip
+    return items
+
+
+@pytest.fixture
+def model_users() -> Callable[[int], list[dict[str, Any]]]:
+    """:func:`paying_users`, for the model tests of every layer (API, CLI, e2e)."""
+    return paying_users

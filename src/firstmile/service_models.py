@@ -27,6 +27,7 @@ from firstmile.training import (
     stale_models,
     train_models,
 )
+from firstmile.training.loading import load_model
 from firstmile.training.run import Progress
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,6 @@ class ModelsFacade:
     def promote_model(self, name: str, version: int) -> ModelRecord:
         """Promote a version (checked to load against the config first)."""
         record = self.model_version(name, version)
-        from firstmile.training.loading import load_model
-
         load_model(self.store, self._models_config(), record)  # refuse what would not serve
         with self.store.write() as tx:
             tx.promote_model(name, version, self.clock.now(), "promote")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,28 +31,14 @@ class Api:
         return self.client.get(path, headers={"Authorization": f"Bearer {key or self.server_key}"})
 
 
-def _users(count: int) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for n in range(count):
-        paid = n % 2 == 0
-        items.append(
-            {"type": "identify", "userId": f"u{n}", "traits": {"plan": "pro" if paid else "free",
-             "paid": paid, "region": "eu"}}
-        )  # fmt: skip
-        for k in range(1 + (4 if paid else 0)):
-            items.append(
-                {"type": "track", "userId": f"u{n}", "event": "Created Project",
-                 "messageId": f"m{n}-{k}"}
-            )  # fmt: skip
-    return items
-
-
 @pytest.fixture
-def api(tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
+def api(
+    tmp_path: Path, clock: FixedClock, model_users: Callable[[int], list[dict[str, Any]]]
+) -> Iterator[Api]:
     (tmp_path / "firstmile.yaml").write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     settings = load_settings(home=tmp_path, environ={"FIRSTMILE_DECIDE_BUDGET_MS": "5000"})
     with Firstmile.open(settings, clock=clock) as fm:
-        fm.ingest_items(_users(40))
+        fm.ingest_items(model_users(40))
         with make_client(create_app(settings, service=fm)) as client:
             yield Api(
                 client, fm, fm.create_key("server", label="t"), fm.create_key("write", label="t")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +17,14 @@ from .test_cli import assert_fails, run, run_json
 CONFIG = Path(__file__).parents[1] / "spec" / "config" / "valid" / "models.yaml"
 
 
-def _users(count: int) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for n in range(count):
-        paid = n % 2 == 0
-        region = "eu" if n % 3 else "us"
-        traits = {"plan": "pro" if paid else "free", "paid": paid, "region": region}
-        items.append({"type": "identify", "userId": f"u{n}", "traits": traits})
-        for k in range(1 + (4 if paid else 0)):
-            items.append(
-                {"type": "track", "userId": f"u{n}", "event": "Created Project",
-                 "messageId": f"m{n}-{k}"}
-            )  # fmt: skip
-    return items
-
-
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path, model_users: Callable[[int], list[dict[str, Any]]]) -> Path:
     """A workspace with the models config and 40 users (half paying, busier)."""
     workspace = tmp_path / "workspace"
     run_json("init", workspace)
     (workspace / "firstmile.yaml").write_text(CONFIG.read_text(encoding="utf-8"))
     with Firstmile.open(load_settings(home=workspace, environ={})) as fm:
-        fm.ingest_items(_users(40))
+        fm.ingest_items(model_users(40))
     return workspace
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +21,6 @@ pytestmark = pytest.mark.e2e
 
 CONFIG = Path(__file__).parents[1] / "spec" / "config" / "valid" / "models.yaml"
 WAIT_S = 20.0  # serve checks the registry every 5 s; leave room for a slow machine
-
-
-def _users(count: int) -> list[dict[str, Any]]:
-    """Half pay and create many projects; the other half do neither."""
-    items: list[dict[str, Any]] = []
-    for n in range(count):
-        paid = n % 2 == 0
-        traits = {"plan": "pro" if paid else "free", "paid": paid, "region": "eu"}
-        items.append({"type": "identify", "userId": f"u{n}", "traits": traits})
-        for k in range(1 + (4 if paid else 0)):
-            items.append(
-                {"type": "track", "userId": f"u{n}", "event": "Created Project",
-                 "messageId": f"m{n}-{k}"}
-            )  # fmt: skip
-    return items
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +62,14 @@ def _wait_for(server: Server, key: str, expected: dict[str, int]) -> None:
     raise AssertionError(f"serve holds {_serving(server, key)}, not {expected}")
 
 
-def test_serve_hot_loads_promotions_and_rollbacks(live: tuple[Server, str]) -> None:
+def test_serve_hot_loads_promotions_and_rollbacks(
+    live: tuple[Server, str], model_users: Callable[[int], list[dict[str, Any]]]
+) -> None:
     server, key = live
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        response = client.post("/v1/batch", json={"batch": _users(40)}, auth=(server.write_key, ""))
+        response = client.post(
+            "/v1/batch", json={"batch": model_users(40)}, auth=(server.write_key, "")
+        )
         assert response.status_code == 200
     assert _serving(server, key) == {}
     _cli(server.home, "train", "--model", "upgrades", "--json")

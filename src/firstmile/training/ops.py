@@ -21,6 +21,7 @@ from firstmile.segments.attributes import profile_attributes
 from firstmile.storage import Store
 from firstmile.training.data import attribute_rows, consenting, training_profiles
 from firstmile.training.loading import load_model
+from firstmile.training.rows import truthy
 
 
 def _recent_rows(
@@ -176,8 +177,6 @@ def _first_pick(model: LoadedModel, profile: Profile) -> str | None:
 
 
 def _trait_label(profile: Profile, trait: str | None) -> int | None:
-    from firstmile.training.rows import truthy
-
     return truthy(profile.traits.get(trait or ""))
 
 
