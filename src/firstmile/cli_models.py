@@ -245,7 +245,11 @@ def models_explain(
     for key, prediction in view["predictions"].items():
         out.print(f"{escape(key)}: {prediction['probability']:.2f}")
         for reason in prediction["reasons"]:
-            out.print(f"  {escape(str(reason))}")
+            sign = "+" if reason["contribution"] >= 0 else ""
+            out.print(
+                f"  {escape(str(reason['feature']))} = {escape(str(reason['value']))}: "
+                f"{reason['direction']} it ({sign}{reason['contribution']:.2f})"
+            )
 
 
 @audit_app.command("fairness")

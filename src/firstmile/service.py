@@ -533,6 +533,7 @@ class Firstmile(TrialsFacade, ModelsFacade):
         ingested = None
         if request.events:
             ingested = self.ingest_items(request.events, source_id=source_id)
+        self.ensure_models()
         decision = self.decider.decide(
             request,
             self.config,
@@ -844,6 +845,7 @@ class Firstmile(TrialsFacade, ModelsFacade):
             for member in self.store.trial_members(profile_id)
         ]
         # The persona and predictions the promoted models give this person now.
+        self.ensure_models()
         view["models"] = explain_user(profile, self.decider.models, self.policy, now=now)
         return view
 

@@ -96,12 +96,21 @@ class ModelsFacade:
         self.reload_models()
         return outcomes
 
+    _models_checked: bool = False
+
+    def ensure_models(self) -> None:
+        """Load the promoted models once, on first use (``serve`` reloads them on its own
+        schedule; a CLI command or a library user gets them here)."""
+        if not self._models_checked:
+            self.reload_models()
+
     def reload_models(self) -> list[str]:
         """Load newly promoted models (hot loading); returns what could not be loaded."""
         if self.config is None:
             return []
         if self.config.models.model_names:
             single_threaded_models()
+        self._models_checked = True
         models, problems = load_model_set(self.store, self.config.models, self.decider.models)
         if models.versions() != self.decider.models.versions():
             log.info("models loaded: %s", models.versions() or "none")
@@ -174,4 +183,5 @@ class ModelsFacade:
         )
         if profile is None:
             raise NotFound(f"No user {user_id!r}.", field="user_id")
+        self.ensure_models()
         return explain_user(profile, self.decider.models, self.policy, now=self.clock.now())
