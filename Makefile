@@ -36,6 +36,7 @@ bench: $(STAMP)  ## benchmarks; each prints ratios and ends with one JSON line
 	$(PY) -m bench.segments
 	$(PY) -m bench.decide
 	$(PY) -m bench.experiments
+	$(PY) -m bench.personas
 	$(PY) -m bench.recs_movielens $(if $(DATA),--data $(DATA)/movielens-100k)
 	$(PY) -m bench.classify_shoppers $(if $(DATA),--data $(DATA)/online-shoppers)
 

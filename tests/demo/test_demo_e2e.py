@@ -16,6 +16,8 @@ import orjson
 import pytest
 from rich.console import Console
 
+from firstmile.config.models import PERSONAS_MODEL
+from firstmile.demo.models import CHECKED_FROM, MODEL_RULE, PREDICTION
 from firstmile.demo.population import Population, build_population
 from firstmile.demo.run import EXIT_USAGE, MARKER, RECORD_FILE, run_demo
 from firstmile.demo.trials import BANDIT, EXPERIMENT, TRIAL_USERS
@@ -278,3 +280,24 @@ def test_the_experiment_and_the_bandit_found_their_planted_effects(
         for person in population.people:
             members += len(fm.store.trial_members(fm.find_profile_id(person.display_id)))
         assert members == 0
+
+
+def test_the_models_were_trained_after_the_plans_were_made(demo: tuple[Path, int, str]) -> None:
+    home, _, printed = demo
+    section = "Models trained on what the server stored"
+    assert section in printed
+    # Every plan shown before the section was decided with no model: the rule reading the
+    # prediction never matched.
+    assert MODEL_RULE not in printed[: printed.index(section)]
+    with open_workspace(home) as fm:
+        promoted = {record.name: record for record in fm.store.promoted_models()}
+        assert fm.config is not None
+        assert fm.config.models.model_names == (PERSONAS_MODEL, PREDICTION, "goes_quiet")
+    # 40 people (and the trials' cohort) are enough to cluster; but too few of them have a
+    # known 7-day outcome to train a prediction on: refused, with the reason printed.
+    assert set(promoted) == {PERSONAS_MODEL}
+    assert promoted[PERSONAS_MODEL].metrics["n_rows"] > USERS
+    assert f"{PREDICTION} - not trained: Only" in " ".join(printed.split())
+    assert f"checked from {CHECKED_FROM} simulated people on; this run has {USERS}" in " ".join(
+        printed.split()
+    )

@@ -3,7 +3,9 @@
 :func:`write_demo_config` puts a ``firstmile.yaml`` in the demo workspace before the
 server starts; its segments and score read what the simulated population sends
 (``createdAt`` and ``role``/``team_size`` traits, the device from the user agent,
-``Completed Step`` / ``Invited Teammate`` / ``Used Feature`` events).
+``Completed Step`` / ``Invited Teammate`` / ``Used Feature`` events). Its ``models:``
+section (personas, two predictions) is trained only after the server stopped
+(:mod:`firstmile.demo.models`), so the rule that reads a prediction matches nobody before.
 :func:`segment_sizes` reads the sizes the server kept, next to a recount made by
 evaluating every profile afresh, and :func:`journey` sends one person a few more events
 through the HTTP API, one at a time, reading their memberships after each.
@@ -253,6 +255,13 @@ rules:
     priority: 10
     when: {device_type: desktop}
     then: {pin_tip: shortcuts}
+  # Reads a model: nothing until `firstmile train` promotes `creates_project`, hence the
+  # `$exists` guard (a missing prediction compares as null).
+  - key: guide_unlikely_creators
+    description: Users the model does not expect to create a project get the guided set-up.
+    priority: 70
+    when: {predictions.creates_project: {$exists: true, $lt: 0.3}}
+    then: {set_tutorial_depth: guided}
 
 defaults:
   welcome: welcome
@@ -296,6 +305,46 @@ bandits:
     arms:
       - {key: a, then: {pin_tip: templates_tip}}
       - {key: b, then: {pin_tip: quick_add_tip}}
+
+# -- models (docs/models.md): `firstmile train` learns them from the stored users ------------
+# The demo trains them after its server stopped; until then the rule reading
+# `predictions.creates_project` above matches nobody.
+
+models:
+  features:
+    # For the personas: what people do, not who they say they are. `anonymous` (never
+    # signed up) is a number, so it is standardised: being rare, it sets people far apart.
+    - {name: anonymous, path: anonymous}
+    - {name: signed_up, event: Signed Up, kind: flag}
+    - {name: steps, path: events.Completed Step.count, kind: category}  # 1, 2, none...
+    - {name: used_features, event: Used Feature, kind: flag}
+    - {name: sessions, path: sessions, scale: log}
+    - {name: last_page, path: last_page, kind: category}          # /app, /signup, /pricing...
+    - {name: has_company, path: company.employee_count, kind: flag, missing: zero}
+    - {name: created_project, event: Created Project, kind: flag}
+    - {name: invites, event: Invited Teammate, scale: log}
+    - {name: viewed_tutorial, event: Viewed Tutorial, kind: flag}
+    # For the predictions: what is known at the end of a user's first day.
+    - {name: device, path: device_type, kind: category}
+    - {name: feature_uses, event: Used Feature, scale: log}
+    - {name: completed_steps, event: Completed Step}
+  personas:
+    algorithm: agglomerative  # Ward: suits these mostly yes/no features
+    k_range: [3, 8]           # chosen by silhouette
+    features: [anonymous, signed_up, steps, used_features, sessions, last_page, has_company,
+               created_project, invites, viewed_tutorial]
+  predictions:
+    - key: creates_project
+      name: Creates a project in the week after the first day
+      outcome: {event: Created Project, within: 7d}
+      observe: 1d
+      features: [anonymous, device, sessions, feature_uses, completed_steps, has_company, invites]
+    - key: goes_quiet
+      name: No activity in the week after the first day
+      outcome: {inactive: true, within: 7d}
+      observe: 1d
+      features: [anonymous, device, sessions, feature_uses, completed_steps, has_company, invites]
+  fairness: {protected: [country]}
 """
 
 

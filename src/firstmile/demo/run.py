@@ -4,7 +4,8 @@
 subprocess, sends a simulated onboarding population through its HTTP API with real
 clients (:mod:`firstmile.demo.simulate`), asks for plans, runs an experiment and a
 bandit on a cohort of new sign-ups with planted effects (:mod:`firstmile.demo.trials`),
-stops the server, then reads the workspace with the library and prints what happened.
+stops the server, then reads the workspace with the library, trains the models of the
+demo config on what it stored (:mod:`firstmile.demo.models`) and prints what happened.
 Every number it prints is checked against what was sent; the exit code says whether
 they all reconcile.
 
@@ -30,6 +31,7 @@ from firstmile.config import OnboardingConfig
 from firstmile.demo.examples import choose_examples, print_examples
 from firstmile.demo.exits import EXIT_MISMATCH, EXIT_OK, EXIT_SERVER, EXIT_USAGE, DemoError
 from firstmile.demo.model import Person, Population
+from firstmile.demo.models import ModelsRun, model_checks, print_models, run_models
 from firstmile.demo.onboarding import (
     Journey,
     choose_traveller,
@@ -75,7 +77,7 @@ from firstmile.demo.trials import (
     trial_results,
 )
 from firstmile.service import Firstmile
-from firstmile.settings import load_settings
+from firstmile.settings import Settings, load_settings
 from firstmile.workspace import init_workspace
 
 __all__ = ["EXIT_MISMATCH", "EXIT_SERVER", "EXIT_USAGE", "MARKER", "RECORD_FILE", "run_demo"]
@@ -238,6 +240,16 @@ def _print_people(
     print_examples(console, example_people, observed.examples)
 
 
+def _models_with_status(
+    console: Console, settings: Settings, population: Population, trials: TrialRun
+) -> ModelsRun:
+    with (
+        console.status("Training the models on what the server stored (in-process)..."),
+        Firstmile.open(settings) as fm,
+    ):
+        return run_models(fm, population, launch_week=[user.user_id for user in trials.users])
+
+
 def _run(home: Path, users: int, seed: int, console: Console, started: float) -> int:
     if "FIRSTMILE_DATABASE_URL" in os.environ:
         raise DemoError(
@@ -286,6 +298,8 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
         expected_consent = expected_consent_counts(fm, population, unstated=len(trials.users))
         sizes = segment_sizes(fm)
         results = trial_results(fm)
+    # Last, as a team would: train on what the server stored, then see what it changed.
+    models = _models_with_status(console, settings, population, trials)
     checks = build_checks(
         population,
         report,
@@ -303,7 +317,7 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
                 "events", "journey events accepted", trip.sent, sum(s.accepted for s in trip.steps)
             )
         )
-    checks += trial_checks(trials, results)
+    checks += trial_checks(trials, results) + model_checks(models, users)
 
     print_sent(console, population, report)
     print_checks(console, checks)
@@ -312,10 +326,12 @@ def _run(home: Path, users: int, seed: int, console: Console, started: float) ->
     print_plan_journey(console, decisions.journey, decisions.newcomer)
     print_trials(console, trials, results)
     _print_people(console, example_people, observed)
+    print_models(console, models, users)
     print_next(console, home, population, example_people, observed, workspace.write_key)
 
-    errors = [*report.errors, *trials.errors]
-    return _verdict(console, checks, errors, time.monotonic() - started, log)
+    return _verdict(
+        console, checks, [*report.errors, *trials.errors], time.monotonic() - started, log
+    )
 
 
 def _verdict(
