@@ -25,7 +25,7 @@ from firstmile.config.onboarding import OnboardingPlanConfig
 from firstmile.decide.inputs import decision_input
 from firstmile.decide.model import DecisionInput, Plan
 from firstmile.decide.plan import compose
-from firstmile.decide.popular import Popularity, popularity
+from firstmile.decide.popular import Popularity, completed_items, popularity, recommendable
 from firstmile.decide.request import DecideRequest
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.enrich import enrich
@@ -46,7 +46,6 @@ from firstmile.trials import (
 log = logging.getLogger(__name__)
 
 NO_CONFIG: Final = "none"  # the version decisions record when no config file is loaded
-RECOMMENDABLE_KINDS: Final = frozenset({"feature_tip", "tutorial"})
 EXPOSURES_KEPT_IN_MEMORY: Final = 100_000  # dedupe keys of the current day
 
 
@@ -269,11 +268,8 @@ class Decider:
         settings = None if config is None else config.models.recommendations
         if model is None or not inp.personalize or config is None or settings is None:
             return ()
-        done = (
-            ()
-            if profile is None
-            else [item for item, state in profile.content.items() if state.completed_at is not None]
-        )
+        items = recommendable(config.onboarding)
+        done = () if profile is None else tuple(completed_items(profile, items))
         limit = config.onboarding.limits.recommendations
         key = tuple(sorted(done))
         interests = () if key else declared_interests(inp.attributes, settings.interests)
@@ -339,11 +335,8 @@ class Decider:
 
     def refresh_popularity(self, config: OnboardingConfig, engine: SegmentEngine | None) -> int:
         """Recount what users in each segment completed; returns the profiles read."""
-        eligible = frozenset(
-            item.id
-            for item in config.onboarding.catalog.values()
-            if item.kind in RECOMMENDABLE_KINDS
-        )
+        items = recommendable(config.onboarding)
+        eligible = frozenset(item.id for item in items)
         if not eligible:
             self.popularity = Popularity()
             return 0
@@ -355,7 +348,7 @@ class Decider:
             nonlocal count
             for profile in self.store.iter_profiles():
                 count += 1
-                done = [i for i, s in profile.content.items() if s.completed_at is not None]
+                done = list(completed_items(profile, items))
                 if not done:
                     continue
                 members: frozenset[str] = frozenset()

@@ -10,7 +10,40 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
+
+from firstmile.config.onboarding import ContentItem, OnboardingPlanConfig
+from firstmile.profiles.model import Profile
+
+RECOMMENDABLE_KINDS: Final = frozenset({"feature_tip", "tutorial"})
+
+
+def recommendable(plan: OnboardingPlanConfig) -> list[ContentItem]:
+    """The catalogue items the recommendations slot may hold, by id."""
+    return sorted(
+        (item for item in plan.catalog.values() if item.kind in RECOMMENDABLE_KINDS),
+        key=lambda item: item.id,
+    )
+
+
+def completed_items(profile: Profile, items: Iterable[ContentItem]) -> dict[str, datetime | None]:
+    """The items of ``items`` the user has done, with when when known.
+
+    Done is what decide counts as done: a ``Step Completed`` for the item (its time is
+    kept), or the item's own completion event sent at least once (its time is not kept
+    per item: ``None``).
+    """
+    out: dict[str, datetime | None] = {}
+    counts = profile.computed.event_counts
+    for item in items:
+        state = profile.content.get(item.id)
+        if state is not None and state.completed_at is not None:
+            out[item.id] = state.completed_at
+        elif item.completion_event is not None and counts.get(item.completion_event):
+            out[item.id] = None
+    return out
+
 
 ALL_USERS: Final = "*"  # the pseudo-segment of every user: the cold-start ranking
 KEPT_PER_SEGMENT: Final = 20

@@ -13,6 +13,7 @@ sessions are counted in arrival order of the latest activity.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,10 +45,15 @@ class ProfileUpdate:
 
 
 def _page_path(event: Event) -> str | None:
-    path = event.properties.get("path")
+    return page_path(event.properties, event.context)
+
+
+def page_path(properties: Mapping[str, Any], context: Mapping[str, Any]) -> str | None:
+    """A page call's path: ``properties.path``, else ``context.page.path``."""
+    path = properties.get("path")
     if isinstance(path, str) and path:
         return path
-    page = event.context.get("page")
+    page = context.get("page")
     if isinstance(page, dict):
         path = page.get("path")
         if isinstance(path, str) and path:

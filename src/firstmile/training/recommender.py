@@ -1,8 +1,9 @@
 """Training the ``recommendations`` model from what users completed in the catalogue.
 
 Interactions are the recommendable catalogue items (tutorials and feature tips) each
-consenting user completed — by a ``Step Completed`` event or the item's own completion
-event — stamped with when. Items carry their titles, bodies and tags for the
+consenting user completed — by a ``Step Completed`` event, stamped with its time, or by
+the item's own completion event, stamped with the user's last activity (the profile
+keeps event counts, not each event's time). Items carry their titles, bodies and tags for the
 content-based and hybrid candidates. With ``algorithm: auto`` the recommender is chosen
 by measurement on a temporal split of these interactions (the table is kept with the
 model's metrics); another value forces one family.
@@ -14,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from firstmile.config.models import RecommendationSettings
-from firstmile.config.onboarding import ContentItem, OnboardingPlanConfig
+from firstmile.config.onboarding import OnboardingPlanConfig
+from firstmile.decide.popular import completed_items, recommendable
 from firstmile.errors import ModelError
 from firstmile.ml.catalog import CatalogRecommender
 from firstmile.ml.recommend.base import Recommender
@@ -27,15 +29,7 @@ from firstmile.ml.recommend.popular import MostPopular
 from firstmile.ml.recommend.select import choose_recommender
 from firstmile.profiles.model import Profile
 
-RECOMMENDABLE_KINDS = frozenset({"feature_tip", "tutorial"})
 K = 3  # a plan shows a handful of recommendations: measure the top 3
-
-
-def recommendable(plan: OnboardingPlanConfig) -> list[ContentItem]:
-    return sorted(
-        (item for item in plan.catalog.values() if item.kind in RECOMMENDABLE_KINDS),
-        key=lambda item: item.id,
-    )
 
 
 def _forced(
@@ -66,12 +60,10 @@ def train_recommender(
         raise ModelError(
             "Recommendations need at least two tutorials or feature tips in the catalog."
         )
-    eligible = {item.id for item in items}
     triples = [
-        (p.profile_id, item_id, 1.0, state.completed_at.timestamp())
+        (p.profile_id, item_id, 1.0, (at or p.computed.last_seen or p.updated_at).timestamp())
         for p in profiles
-        for item_id, state in p.content.items()
-        if state.completed_at is not None and item_id in eligible
+        for item_id, at in completed_items(p, items).items()
     ]
     users = {t[0] for t in triples}
     if len(users) < 10:

@@ -22,6 +22,7 @@ from typing import Any
 
 from firstmile.config.models import Outcome
 from firstmile.profiles.model import Computed, Profile
+from firstmile.profiles.reduce import LAST_PAGES_KEPT, page_path
 from firstmile.storage.base import StoredEvent
 
 SESSION_TIMEOUT = timedelta(minutes=30)
@@ -54,6 +55,7 @@ def computed_as_of(events: Sequence[StoredEvent], cutoff: datetime) -> Computed:
     session_start: datetime | None = None
     place: dict[str, Any] = {}
     groups: list[str] = []
+    pages: list[str] = []  # most recent first, as the reducer keeps them
     earliest_hour = int((cutoff - timedelta(days=7)).timestamp() // 3600)
     for event in events:
         at = event.timestamp
@@ -80,6 +82,13 @@ def computed_as_of(events: Sequence[StoredEvent], cutoff: datetime) -> Computed:
         for key in _ENRICHED:
             if enrichment.get(key) is not None:
                 place[key] = enrichment[key]
+        if event.type == "page":
+            path = page_path(
+                event.payload.get("properties") or {}, event.payload.get("context") or {}
+            )
+            if path is not None and (not pages or pages[0] != path):
+                pages.insert(0, path)
+                del pages[LAST_PAGES_KEPT:]
         group = event.payload.get("groupId")
         if isinstance(group, str) and group not in groups:
             groups.append(group)
@@ -93,6 +102,7 @@ def computed_as_of(events: Sequence[StoredEvent], cutoff: datetime) -> Computed:
         session_started_at=session_start,
         active_days=tuple(days),
         hourly=hourly,
+        last_pages=tuple(pages),
         device_type=place.get("device_type"),
         os=place.get("os"),
         browser=place.get("browser"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -158,6 +158,10 @@ class Trainer:
         specs = self.models.specs(settings.features)
         pipeline = FeaturePipeline.fit(specs, rows)
         x = pipeline.transform(rows)
+        # The same columns unscaled, so descriptions read in the features' own units
+        # ("3.1 sessions vs 1.2 overall") rather than in standard deviations.
+        unscaled = FeaturePipeline.fit(tuple(replace(s, scale="none") for s in specs), rows)
+        raw = unscaled.transform(rows) if unscaled.columns == pipeline.columns else None
         self.progress(f"clustering {len(rows)} users on {len(pipeline.columns)} columns")
         model = fit_personas(
             x,
@@ -166,6 +170,7 @@ class Trainer:
             k=settings.k,
             k_range=settings.k_range,
             seed=settings.seed,
+            raw=raw,
         )
         artifact = Artifact(
             PERSONAS_MODEL,

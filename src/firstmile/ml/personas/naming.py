@@ -77,6 +77,10 @@ def slugify(text: str, limit: int = SLUG_MAX) -> str:
     return slug or "persona"
 
 
+def _users(count: int) -> str:
+    return f"{count:,} user" if count == 1 else f"{count:,} users"
+
+
 def _one_hot_parts(column: str) -> tuple[str, str] | None:
     if "=" not in column:
         return None
@@ -96,7 +100,14 @@ def term(distinction: Distinction) -> str:
         if parts is not None and parts[1].lower() in _NEGATIVE_VALUES:
             positive = not positive
         return name if positive else f"not {name}"
-    return parts[1] if positive else f"not {parts[1]}"
+    attribute, level = parts
+    if level in ("(missing)", "missing"):
+        return f"no {attribute}" if positive else f"has {attribute}"
+    if level in ("(other)", "other"):
+        return f"other {attribute}" if positive else f"usual {attribute}"
+    # A word names itself ("mobile", "DE"); a number or a path needs its attribute.
+    shown = level if level[:1].isalpha() else f"{attribute} {level}"
+    return shown if positive else f"not {shown}"
 
 
 def _number(value: float) -> str:
@@ -199,7 +210,7 @@ def name_personas(
             Persona(
                 key=keys[i],
                 name=names[i],
-                description=f"{sizes[i]:,} users ({share:.0%}): {details}.",
+                description=f"{_users(sizes[i])} ({share:.0%}): {details}.",
                 size=sizes[i],
                 share=share,
                 distinctions=tuple(r[:KEPT_DISTINCTIONS]),
