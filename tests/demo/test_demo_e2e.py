@@ -292,10 +292,16 @@ def test_the_models_were_trained_after_the_plans_were_made(demo: tuple[Path, int
     with open_workspace(home) as fm:
         promoted = {record.name: record for record in fm.store.promoted_models()}
         assert fm.config is not None
-        assert fm.config.models.model_names == (PERSONAS_MODEL, PREDICTION, "goes_quiet")
-    # 40 people (and the trials' cohort) are enough to cluster; but too few of them have a
-    # known 7-day outcome to train a prediction on: refused, with the reason printed.
-    assert set(promoted) == {PERSONAS_MODEL}
+        assert fm.config.models.model_names == (
+            PERSONAS_MODEL,
+            PREDICTION,
+            "goes_quiet",
+            "recommendations",
+        )
+    # 40 people (and the trials' cohort) are enough to cluster and to learn who completes
+    # which tutorial; but too few of them have a known 7-day outcome to train a
+    # prediction on: refused, with the reason printed.
+    assert set(promoted) == {PERSONAS_MODEL, "recommendations"}
     assert promoted[PERSONAS_MODEL].metrics["n_rows"] > USERS
     assert f"{PREDICTION} - not trained: Only" in " ".join(printed.split())
     assert f"checked from {CHECKED_FROM} simulated people on; this run has {USERS}" in " ".join(

@@ -284,7 +284,7 @@ def demo_fm(settings: Settings, clock: FixedClock) -> Iterator[Firstmile]:
 def test_the_demo_config_declares_personas_and_predictions(demo_fm: Firstmile) -> None:
     assert demo_fm.config is not None
     models = demo_fm.config.models
-    assert models.model_names == (PERSONAS_MODEL, PREDICTION, "goes_quiet")
+    assert models.model_names == (PERSONAS_MODEL, PREDICTION, "goes_quiet", "recommendations")
     assert models.personas is not None
     low, high = models.personas.k_range
     assert models.personas.k is None  # chosen by silhouette...

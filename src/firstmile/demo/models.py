@@ -197,6 +197,7 @@ class Example:
     before: str  # the slot's value, and why, without models
     after: str  # ... and with them
     changed: bool
+    recommended: str = ""  # the recommendations slot after training, and why
 
 
 @dataclass
@@ -260,6 +261,18 @@ def _reason_text(reason: Mapping[str, Any]) -> str:
     return f"{reason.get('feature')} {shown} ({reason.get('direction', '?')})"
 
 
+def _recommendations(plan: Mapping[str, Any]) -> str:
+    """The plan's recommendations and where they came from, in one line."""
+    items = [str(r.get("item_id")) for r in plan.get("recommendations") or []]
+    reason = (plan.get("reasons") or {}).get("recommendations") or {}
+    if not items:
+        return ""
+    source = reason.get("source", "?")
+    if source == "model":
+        return f"{', '.join(items)} (model: {str(reason.get('detail', '')).split(': ', 1)[-1]})"
+    return f"{', '.join(items)} ({source})"
+
+
 def _examples(
     fm: Firstmile,
     before: Mapping[str, str],
@@ -273,7 +286,8 @@ def _examples(
         user_id = person.display_id
         if user_id not in before:
             continue
-        after, rule = _slot(fm.decide({"userId": user_id}, log_exposures=False))
+        plan = fm.decide({"userId": user_id}, log_exposures=False)
+        after, rule = _slot(plan)
         moved = rule == MODEL_RULE and _value(after) != _value(before[user_id])
         simulated = persona_label(person.persona)
         if moved and simulated in {e.simulated for e in changed}:
@@ -294,6 +308,7 @@ def _examples(
             before=before[user_id],
             after=after,
             changed=moved,
+            recommended=_recommendations(plan),
         )
         (changed if moved else unchanged).append(example)
         if len(changed) >= EXAMPLES - 1 and unchanged:
@@ -494,6 +509,8 @@ def print_models(console: Console, run: ModelsRun, people: int) -> None:
                 console.print(f"      {escape(example.before)} → [bold]{escape(example.after)}[/]")
             else:
                 console.print(f"      {escape(example.after)}, as before: the rule does not match")
+            if example.recommended:
+                console.print(f"      recommended: {escape(example.recommended)}")
 
     console.print()
     if checks:

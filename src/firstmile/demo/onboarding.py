@@ -158,7 +158,11 @@ catalog:
     title: Pick up where you left off
     body: Your trial is still running; templates get you to a first result in a minute.
     frequency: {max: 1, per: 3d}
-  - {id: intro_video, kind: tutorial, title: Watch the 2-minute intro, tags: [video, basics]}
+  - id: intro_video
+    kind: tutorial
+    title: Watch the 2-minute intro
+    tags: [video, basics]
+    completion_event: Viewed Tutorial
   - id: create_project
     kind: step
     title: Create your first project
@@ -169,7 +173,11 @@ catalog:
     title: Start from a template
     completion_event: Used Feature
     prerequisites: [create_project]
-  - {id: power_tour, kind: tutorial, title: Tour of automations and the API, tags: [advanced]}
+  - id: power_tour
+    kind: tutorial
+    title: Tour of automations and the API
+    tags: [advanced, integrations]
+    completion_event: Connected Integration
   - {id: connect_api, kind: step, title: Connect the API, prerequisites: [create_project]}
   - {id: verify_email, kind: checklist_item, title: Verify your email}
   - {id: add_avatar, kind: checklist_item, title: Add a profile picture}
@@ -186,6 +194,7 @@ catalog:
     kind: feature_tip
     title: Templates
     body: Fifty ready-made projects to start from.
+    completion_event: Created Project
   - id: quick_add_tip
     kind: feature_tip
     title: Quick Add
@@ -344,6 +353,7 @@ models:
       outcome: {inactive: true, within: 7d}
       observe: 1d
       features: [anonymous, device, sessions, feature_uses, completed_steps, has_company, invites]
+  recommendations: {}        # tutorials and tips, learnt from who completed which
   fairness: {protected: [country]}
 """
 
