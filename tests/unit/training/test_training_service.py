@@ -264,3 +264,16 @@ def test_a_target_with_one_class_is_refused(model_fm: Firstmile, clock: FixedClo
     outcome = model_fm.train(["activates"])[0]
     assert outcome.error is not None
     assert "negative outcome" in outcome.error
+
+
+def test_a_failed_retrain_leaves_the_serving_version_alone(
+    trained: Firstmile, settings: Settings
+) -> None:
+    settings.config_path.write_text(CONFIG.replace("min_users: 20", "min_users: 500"))
+    trained.reload_config()
+    outcome = trained.train(["upgrades"])[0]
+    assert outcome.error is not None
+    assert "at least 500" in outcome.error
+    assert [r.version for r in trained.model_versions("upgrades")] == [1]
+    assert trained.decider.models.versions()["upgrades"] == 1
+    assert trained.explain_user("u0")["predictions"]["upgrades"]["probability"] > 0.5
