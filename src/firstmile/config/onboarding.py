@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from firstmile.conditions import CompiledCondition
 from firstmile.config.templates import CompiledTemplate
@@ -82,6 +82,9 @@ class ContentItem:
     frequency: Frequency | None = None
     start: datetime | None = None
     end: datetime | None = None
+    # What decide rendered of an item whose title and body are plain text, by the
+    # locale candidates asked for: the same for every user (see decide.plan).
+    rendered: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def text_in(self, candidates: tuple[str, ...]) -> tuple[str | None, LocalizedText]:
         """The text in the first of ``candidates`` (from :func:`locale_candidates`) the item

@@ -60,6 +60,9 @@ def _never() -> bool:
     return False
 
 
+_RENDERED_KEPT = 256  # locale-candidate tuples kept per plain-text item
+
+
 def rule_reason(rule: Rule) -> Reason:
     """A rule's reason, naming the segments and scores its condition reads."""
     return Reason(
@@ -175,9 +178,12 @@ class _Composer:
         return isinstance(counts, Mapping) and bool(counts.get("count"))
 
     def render(self, item: ContentItem) -> Rendered:
+        known: Rendered | None = item.rendered.get(self.locales)
+        if known is not None:
+            return known
         locale, text = item.text_in(self.locales)
         variables = self.inp.variables  # Jinja copies what it is given: no copy here
-        return Rendered(
+        rendered = Rendered(
             item.id,
             item.kind,
             text.title.render(variables),
@@ -185,6 +191,13 @@ class _Composer:
             locale,
             item.tags,
         )
+        if text.title.constant and text.body.constant:
+            # Plain text renders the same for everyone: keep it (bounded, since the
+            # locale candidates come from requests).
+            if len(item.rendered) >= _RENDERED_KEPT:
+                item.rendered.clear()
+            item.rendered[self.locales] = rendered
+        return rendered
 
     def try_render(self, item: ContentItem, slot: str) -> Rendered | None:
         """``item`` rendered, or ``None`` with the failure noted in ``fallbacks``: a

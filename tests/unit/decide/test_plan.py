@@ -315,3 +315,32 @@ def test_plan_json_round_trips_through_json() -> None:
     assert json.loads(json.dumps(body)) == body
     assert body["checklist"]["total"] == 3
     assert body["config_version"] == CONFIG.version_id
+
+
+def test_plain_text_items_are_rendered_once_per_locale_and_templates_every_time() -> None:
+    config = parse_config(
+        """
+version: 1
+catalog:
+  - {id: hi, kind: message, title: Hi, locales: {fr: {title: Salut}}}
+  - {id: named, kind: message, title: "Hi {{ traits.name }}"}
+rules:
+  - {key: by_name, priority: 1, when: {name: {$exists: true}}, then: {set_welcome: named}}
+defaults: {welcome: hi}
+"""
+    )
+    hi, named = config.onboarding.catalog["hi"], config.onboarding.catalog["named"]
+    first = plan_for(profile({}), config=config)
+    again = plan_for(profile({}), config=config)
+    assert first.welcome is again.welcome  # the same object: rendered once
+    french = plan_for(profile({}), {"locale": "fr-FR"}, config=config)
+    assert french.welcome is not None
+    assert french.welcome.title == "Salut"
+    assert len(hi.rendered) == 2  # one entry per locale asked for
+    ana = plan_for(profile({"name": "Ana"}), config=config)
+    bo = plan_for(profile({"name": "Bo"}), config=config)
+    assert (ana.welcome and ana.welcome.title, bo.welcome and bo.welcome.title) == (
+        "Hi Ana",
+        "Hi Bo",
+    )
+    assert named.rendered == {}
