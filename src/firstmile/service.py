@@ -89,7 +89,7 @@ from firstmile.storage.base import (
     Store,
 )
 from firstmile.sweep import sweep_segments
-from firstmile.training import explain_user
+from firstmile.training.ops import explain_user
 
 DEFAULT_SOURCE = "default"
 PREVIEW_BATCH = 500  # profiles whose memberships are read together

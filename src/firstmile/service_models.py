@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import threadpool_limits
 
@@ -18,17 +18,11 @@ from firstmile.decisions import Decider
 from firstmile.errors import ModelError, NotFound
 from firstmile.events.consent import ConsentPolicy
 from firstmile.storage.base import ModelRecord, Store
-from firstmile.training import (
-    TrainOutcome,
-    drift_reports,
-    explain_user,
-    fairness_audit,
-    load_model_set,
-    stale_models,
-    train_models,
-)
-from firstmile.training.loading import load_model
-from firstmile.training.run import Progress
+from firstmile.training.loading import load_model, load_model_set
+from firstmile.training.ops import drift_reports, explain_user, fairness_audit, stale_models
+
+if TYPE_CHECKING:
+    from firstmile.training.run import Progress, TrainOutcome
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +61,10 @@ class ModelsFacade:
         if_stale: bool = False,
         progress: Progress = lambda message: None,
     ) -> list[TrainOutcome]:
+        # Imported here: training needs scikit-learn, which a server only loads when it
+        # trains or unpickles a model.
+        from firstmile.training.run import train_models
+
         """Train the configured models (or ``names``); with ``if_stale``, only those
         that drifted, aged past ``drift.max_age``, or have no usable promoted version."""
         models = self._models_config()

@@ -37,7 +37,7 @@ from firstmile.demo.onboarding import DEMO_CONFIG, write_demo_config
 from firstmile.demo.personas import Persona
 from firstmile.service import Firstmile
 from firstmile.settings import Settings
-from firstmile.training import TrainOutcome
+from firstmile.training.run import TrainOutcome
 
 # -- the ARI mapping -------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from firstmile.ml.personas import PersonaModel
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.service import Firstmile
-from firstmile.training import TrainOutcome
+from firstmile.training.run import TrainOutcome
 
 __all__ = [
     "ARI_GOAL",
