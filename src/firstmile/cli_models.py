@@ -31,6 +31,8 @@ def headline(metrics: Any) -> str:
         value = _find(metrics, key)
         if isinstance(value, int | float):
             return f"{label} {value:.3f}"
+    if isinstance(metrics.get("chosen"), str):  # a recommender: the configuration chosen
+        return f"chose {metrics['chosen']}"
     return "-"
 
 

@@ -29,6 +29,7 @@ from firstmile.decide.popular import Popularity, completed_items, popularity, re
 from firstmile.decide.request import DecideRequest
 from firstmile.events.consent import ConsentPolicy
 from firstmile.events.enrich import enrich
+from firstmile.events.model import Purpose
 from firstmile.ml.serving import PERSONA_SEGMENT_PREFIX, ModelSet
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
@@ -44,6 +45,7 @@ from firstmile.trials import (
 )
 
 log = logging.getLogger(__name__)
+PERSONALIZATION: Final = Purpose.PERSONALIZATION.value
 
 NO_CONFIG: Final = "none"  # the version decisions record when no config file is loaded
 EXPOSURES_KEPT_IN_MEMORY: Final = 100_000  # dedupe keys of the current day
@@ -222,6 +224,7 @@ class Decider:
     ) -> Decision:
         deadline = Deadline(self.budget_s, self.timer)
         now = now or self.clock.now()
+        models = self.models  # one set for the whole decision, whatever a reload does
         degraded = None
         try:
             profile = self._profile(request)
@@ -236,10 +239,10 @@ class Decider:
             now=now,
             request_ip=request_ip,
             scores=self._scores_read(config),
-            models=self.models,
+            models=models,
         )
         popular = self.popularity.for_user(inp.variables["segments"])
-        recommended = self._recommended(profile, inp, config)
+        recommended = self._recommended(models, profile, inp, config)
         inp = replace(inp, popular=popular, recommended=recommended, degraded=degraded)
         trials = self._trials(config, request, profile, inp.attributes, now, inp.personalize)
         version = config.version_id if config is not None else NO_CONFIG
@@ -261,10 +264,14 @@ class Decider:
         return Decision(plan, profile_id)
 
     def _recommended(
-        self, profile: Profile | None, inp: DecisionInput, config: OnboardingConfig | None
+        self,
+        models: ModelSet,
+        profile: Profile | None,
+        inp: DecisionInput,
+        config: OnboardingConfig | None,
     ) -> tuple[tuple[str, str], ...]:
         """The promoted recommender's picks for this user (none without consent)."""
-        model = self.models.recommender
+        model = models.recommender
         settings = None if config is None else config.models.recommendations
         if model is None or not inp.personalize or config is None or settings is None:
             return ()
@@ -274,13 +281,14 @@ class Decider:
         key = tuple(sorted(done))
         interests = () if key else declared_interests(inp.attributes, settings.interests)
         try:
+            k = limit + len(key)
             picks = model.remember(
-                (key, interests),
+                (key, interests, k),
                 partial(
                     model.artifact.model.recommend,
                     key,
                     interests=interests,
-                    k=limit + len(key),
+                    k=k,
                 ),
             )
         except Exception as exc:  # a model must never fail the decision
@@ -355,9 +363,14 @@ class Decider:
                 attributes = profile_attributes(profile, now=now, policy=self.policy)
                 if engine is not None:
                     members = engine.evaluate(attributes, now).members
-                if personas:
-                    # Popular within the persona too: the newcomer's cold start.
-                    persona = self.models.persona_of(attributes)
+                if personas and attributes["consent"].get(PERSONALIZATION):
+                    # Popular within the persona too: the newcomer's cold start (only
+                    # users who allow models to personalize for them are placed).
+                    try:
+                        persona = self.models.persona_of(attributes)
+                    except Exception as exc:  # one bad row must not stop the count
+                        log.warning("popularity: no persona for a profile: %s", exc)
+                        persona = None
                     if persona is not None:
                         members = members | {PERSONA_SEGMENT_PREFIX + persona}
                 yield members, done

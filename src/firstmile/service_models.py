@@ -17,7 +17,7 @@ from firstmile.config.models import ModelsConfig
 from firstmile.decisions import Decider
 from firstmile.errors import ModelError, NotFound
 from firstmile.events.consent import ConsentPolicy
-from firstmile.storage.base import ModelRecord, Store
+from firstmile.storage.base import ModelRecord, Promotion, Store
 from firstmile.training.loading import load_model, load_model_set
 from firstmile.training.ops import drift_reports, explain_user, fairness_audit, stale_models
 
@@ -37,6 +37,31 @@ def single_threaded_models() -> None:
     """
     threadpool_limits(limits=1, user_api="openmp")
     threadpool_limits(limits=1, user_api="blas")
+
+
+def promotion_stack(history: Sequence[Promotion]) -> list[int]:
+    """The versions a rollback walks back through, the promoted one last.
+
+    A promotion pushes its version; a rollback pops the version rolled away from, so
+    rolling back twice goes two promotions back, never forth again.
+
+    >>> from datetime import UTC, datetime
+    >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> steps = [Promotion("m", v, at, a) for v, a in
+    ...          [(1, "promote"), (2, "promote"), (3, "promote"), (2, "rollback")]]
+    >>> promotion_stack(steps)
+    [1, 2]
+    """
+    stack: list[int] = []
+    for step in history:
+        if step.action == "rollback":
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != step.version:
+                stack.append(step.version)
+        elif not stack or stack[-1] != step.version:
+            stack.append(step.version)
+    return stack
 
 
 class ModelsFacade:
@@ -100,7 +125,11 @@ class ModelsFacade:
         """Load the promoted models once, on first use (``serve`` reloads them on its own
         schedule; a CLI command or a library user gets them here)."""
         if not self._models_checked:
-            self.reload_models()
+            try:
+                self.reload_models()
+            except Exception as exc:  # the registry unreadable: decide on rules, never fail
+                self._models_checked = True
+                log.warning("models not loaded (decisions use the rules): %s", exc)
 
     def reload_models(self) -> list[str]:
         """Load newly promoted models (hot loading); returns what could not be loaded."""
@@ -143,12 +172,13 @@ class ModelsFacade:
 
     def rollback_model(self, name: str) -> ModelRecord:
         """Promote again the version that was promoted before the current one."""
-        history = self.store.promotions(name)
         current = self.model_version(name)
-        earlier = [p.version for p in history if p.version != current.version]
-        if current.status != "promoted" or not earlier:
+        stack = promotion_stack(self.store.promotions(name))
+        if current.status != "promoted" or len(stack) < 2:
             raise ModelError(f"Model `{name}` has no earlier promoted version to roll back to.")
-        target = earlier[-1]
+        target = stack[-2]
+        record = self.model_version(name, target)
+        load_model(self.store, self._models_config(), record)  # refuse what would not serve
         with self.store.write() as tx:
             tx.promote_model(name, target, self.clock.now(), "rollback")
         self.reload_models()

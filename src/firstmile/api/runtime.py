@@ -193,6 +193,7 @@ class ServeRuntime:
     # -- decide -------------------------------------------------------------------------
 
     async def _decide_housekeeping(self) -> None:
+        await self.reload_models()  # before the long profile warm-up: models serve at once
         await self.warm_profiles()
         since_popularity = 0.0
         since_bandits = BANDIT_CHECK_SECONDS  # check the bandits at once on start

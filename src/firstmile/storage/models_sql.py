@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from firstmile.storage import schema as s
 from firstmile.storage.base import (
@@ -65,12 +65,26 @@ class ModelWrites:
         values["meta"] = dict(record.meta)
         self._conn.execute(s.models.insert().values(**values, artifact=artifact))
 
+    def _lock_model(self, name: str) -> None:
+        """Serialize registry writes for one model name until the transaction ends.
+
+        SQLite's write transactions already exclude each other; on PostgreSQL two
+        ``train`` runs (or two promotions) could otherwise pick the same version number
+        or leave two versions promoted.
+        """
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
+            )
+
     def next_model_version(self, name: str) -> int:
+        self._lock_model(name)
         t = s.models
         highest = self._conn.execute(select(func.max(t.c.version)).where(t.c.name == name)).scalar()
         return 1 if highest is None else int(highest) + 1
 
     def promote_model(self, name: str, version: int, at: datetime, action: PromotionAction) -> None:
+        self._lock_model(name)
         t = s.models
         self._conn.execute(
             update(t)
@@ -120,7 +134,7 @@ class ModelReads:
         query = (
             select(*(t.c[c] for c in _RECORD_COLUMNS))
             .where(t.c.status == "promoted")
-            .order_by(t.c.name)
+            .order_by(t.c.name, t.c.version.desc())
         )
         return [_record(row) for row in self._read(query)]
 

@@ -15,6 +15,7 @@ from firstmile.events.consent import ConsentPolicy
 from firstmile.events.model import Purpose
 from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
+from firstmile.segments.updates import SEGMENT_SOURCE
 from firstmile.storage import Store
 from firstmile.storage.base import StoredEvent
 
@@ -57,10 +58,15 @@ def attribute_rows(
 
 
 def events_by_profile(store: Store, profile_ids: set[str]) -> dict[str, list[StoredEvent]]:
-    """The stored events of these profiles, each list sorted by time."""
+    """The events these profiles' apps sent, each list sorted by time.
+
+    firstmile's own events (segment entries and exits, written by ingest and the sweeper)
+    are left out: the live profile never counts them, and a sweeper's "Segment Exited"
+    is not the user coming back.
+    """
     out: dict[str, list[StoredEvent]] = {}
     for event in store.iter_events():
-        if event.profile_id in profile_ids:
+        if event.profile_id in profile_ids and event.source_id != SEGMENT_SOURCE:
             out.setdefault(event.profile_id, []).append(event)
     for events in out.values():
         events.sort(key=lambda e: e.timestamp)

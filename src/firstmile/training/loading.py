@@ -9,6 +9,8 @@ serving when it still fits the config; with none, decide falls back to rules.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from firstmile.config.models import PERSONAS_MODEL, RECOMMENDER_MODEL, ModelsConfig
 from firstmile.errors import ModelError
 from firstmile.ml.artifact import unpack
@@ -31,11 +33,20 @@ def expected_schema_hash(models: ModelsConfig, name: str) -> str | None:
 
 
 def check_record(models: ModelsConfig, record: ModelRecord) -> None:
-    """Refuse a model the config does not declare or whose feature schema differs."""
+    """Refuse a model the config does not declare, whose feature schema differs, or that
+    another scikit-learn release pickled (its estimators may load and mis-predict)."""
     expected = expected_schema_hash(models, record.name)
     if expected is None:
         raise ModelError(
             f"Model `{record.name}` is promoted but the config has no such model; it is not loaded."
+        )
+    trained_with = (record.meta.get("libraries") or {}).get("scikit-learn")
+    running = _release("scikit-learn")
+    if trained_with and running and trained_with.split(".")[:2] != running.split(".")[:2]:
+        raise ModelError(
+            f"Model `{record.name}` version {record.version} was trained with scikit-learn "
+            f"{trained_with}, and this process runs {running}: retrain it with "
+            f"`firstmile train --model {record.name}`."
         )
     if record.schema_hash != expected:
         raise ModelError(
@@ -43,6 +54,13 @@ def check_record(models: ModelsConfig, record: ModelRecord) -> None:
             f"{record.schema_hash}, but the config declares {expected}: retrain it with "
             f"`firstmile train --model {record.name}`."
         )
+
+
+def _release(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def load_model(store: Store, models: ModelsConfig, record: ModelRecord) -> LoadedModel:

@@ -4,9 +4,11 @@ For an outcome over the event log (``event`` or ``inactive``) each user gets a c
 ``first_seen + observe``. The features are what firstmile knew at the cut-off — the
 profile's computed traits rebuilt from the stored events *before* it (counts, windows,
 sessions, device and place), with the declared traits as they are now — and the label
-is read from the events in ``(cut-off, cut-off + within]``. A user whose outcome window
+is read from the events in ``[cut-off, cut-off + within)``. A user whose outcome window
 has not ended yet (``cut-off + within > now``) has no label and is left out: counting
-them as negatives would teach the model that recent users never convert.
+them as negatives would teach the model that recent users never convert. So is a user
+who sent the outcome event before the cut-off (for an ``event`` outcome): they already
+did what the model predicts, and counting them would teach it that early doers are not.
 
 A ``trait`` outcome is a label the app records; its rows are the profiles as they are
 now (there is no time to split on), so the features must not be derived from the label
@@ -113,6 +115,10 @@ def computed_as_of(events: Sequence[StoredEvent], cutoff: datetime) -> Computed:
     )
 
 
+def _happened(name: str | None, events: Sequence[StoredEvent], before: datetime) -> bool:
+    return any(e.timestamp < before and e.type == "track" and e.name == name for e in events)
+
+
 def _label(outcome: Outcome, events: Sequence[StoredEvent], start: datetime) -> int:
     end = start + outcome.within
     window = [e for e in events if start <= e.timestamp < end]
@@ -141,6 +147,8 @@ def event_outcome_rows(
         cutoff = events[0].timestamp + observe
         if cutoff + outcome.within > now:
             continue  # not observed long enough to know the answer
+        if outcome.kind == "event" and _happened(outcome.event, events, cutoff):
+            continue  # already did it before the cut-off: nothing left to predict
         past = replace(profile, computed=computed_as_of(events, cutoff))
         out.append(LabelledUser(past, _label(outcome, events, cutoff), cutoff))
     return out

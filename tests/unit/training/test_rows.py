@@ -79,3 +79,12 @@ def test_truthy_labels() -> None:
     assert [truthy(v) for v in (True, 0, 1.0, "TRUE", " no ", "yes", "maybe", None, 2)] == [
         1, 0, 1, 1, 0, 1, None, None, None
     ]  # fmt: skip
+
+
+def test_a_user_who_did_it_before_the_cut_off_is_left_out() -> None:
+    early = [*EVENTS[:2], _event(30, "track", "Created Project"), *EVENTS[2:]]
+    profile = Profile("p1", "u1", T0, T0)
+    outcome = Outcome("event", timedelta(days=7), event="Created Project")
+    now = T0 + timedelta(days=30)
+    rows = event_outcome_rows([profile], {"p1": early}, outcome, observe=timedelta(days=1), now=now)
+    assert rows == []

@@ -277,3 +277,46 @@ def test_a_failed_retrain_leaves_the_serving_version_alone(
     assert [r.version for r in trained.model_versions("upgrades")] == [1]
     assert trained.decider.models.versions()["upgrades"] == 1
     assert trained.explain_user("u0")["predictions"]["upgrades"]["probability"] > 0.5
+
+
+def test_rollback_walks_back_and_checks_what_it_promotes(
+    trained: Firstmile, clock: FixedClock
+) -> None:
+    for _ in range(2):
+        clock.advance(timedelta(hours=1))
+        trained.train(["upgrades"])
+    assert trained.decider.models.versions()["upgrades"] == 3
+    assert trained.rollback_model("upgrades").version == 2
+    assert trained.rollback_model("upgrades").version == 1  # back again, never forth
+    with pytest.raises(ModelError, match="no earlier"):
+        trained.rollback_model("upgrades")
+
+
+def test_a_model_from_another_scikit_learn_release_is_refused(trained: Firstmile) -> None:
+    from sqlalchemy import update
+
+    from firstmile.storage import schema
+
+    record = trained.model_version("upgrades")
+    meta = {**record.meta, "libraries": {**record.meta["libraries"], "scikit-learn": "0.24.2"}}
+    with trained.store._engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            update(schema.models)
+            .where(schema.models.c.name == "upgrades", schema.models.c.version == 1)
+            .values(meta=meta)
+        )
+    with pytest.raises(ModelError, match=r"scikit-learn 0\.24\.2"):
+        trained.promote_model("upgrades", 1)
+
+
+def test_firstmiles_own_segment_events_are_not_user_activity(
+    model_fm: Firstmile, clock: FixedClock
+) -> None:
+    from firstmile.training.data import events_by_profile
+
+    model_fm.ingest_items(_population(clock, users=4))
+    profile_ids = {p.profile_id for p in model_fm.store.iter_profiles()}
+    events = events_by_profile(model_fm.store, profile_ids)
+    names = {e.name for stored in events.values() for e in stored}
+    assert "Signed Up" in names
+    assert not any(e.source_id == "firstmile" for stored in events.values() for e in stored)
