@@ -375,3 +375,16 @@ def test_assign_rejects_malformed_rows() -> None:
         model.assign_one(np.array([0.0, np.nan, 0.0]))
     with pytest.raises(ModelError, match="3 columns"):
         model.assign(np.zeros((2, 2)))
+
+
+def test_k_is_the_smallest_within_a_hundredth_or_two_of_the_best_silhouette() -> None:
+    from firstmile.ml.personas.fit import _best
+    from firstmile.ml.personas.model import KCandidate
+
+    def scored(*values: float | None) -> list[KCandidate]:
+        return [KCandidate(k, v, 1.0) for k, v in enumerate(values, start=2)]
+
+    assert _best(scored(0.40, 0.51, 0.52)) == 1  # 0.51 is as good as 0.52: fewer personas
+    assert _best(scored(0.40, 0.45, 0.52)) == 2
+    assert _best(scored(None, 0.30, None)) == 1
+    assert _best(scored(None, None)) == 0

@@ -28,7 +28,9 @@ microseconds, with numpy only.
 **Choosing k.** Each k in ``k_range`` (inclusive; k-means and Ward) is fitted and scored
 by its silhouette — how much closer rows are to their own cluster than to the next one,
 from -1 to 1 — computed on one seeded sample of at most 5,000 rows, since the exact
-score is quadratic in the rows. The highest silhouette wins (ties: the smaller k). The
+score is quadratic in the rows. The smallest k whose silhouette is within 0.02 of the
+highest wins (parsimony: on yes/no features the silhouette creeps up as a group is split
+in two; on the demo population this lifts the ARI from 0.75-0.84 to 0.81-0.84). The
 inertia (within-cluster sum of squares) of every k is reported too, for the elbow plot.
 A silhouette below 0.25 adds a warning: the personas are tendencies, not types.
 

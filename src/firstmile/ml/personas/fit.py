@@ -291,7 +291,21 @@ def _candidates(
     return fits, scored
 
 
+SILHOUETTE_TOLERANCE = 0.02
+
+
 def _best(scored: list[KCandidate]) -> int:
-    """The index of the highest silhouette; ties and all-undefined go to the smallest k."""
+    """The smallest k whose silhouette is within :data:`SILHOUETTE_TOLERANCE` of the
+    highest (all undefined: the smallest k).
+
+    Parsimony, as the one-standard-error rule does for model size: on mostly yes/no
+    features the silhouette keeps creeping up as a persona is split in two, and a
+    difference of a hundredth says nothing about people. Measured on the demo
+    population over five seeds (bench/personas.py): ARI 0.75-0.84 with the highest
+    silhouette, 0.81-0.84 with this rule.
+    """
     values = [-math.inf if c.silhouette is None else c.silhouette for c in scored]
-    return int(np.argmax(values))
+    top = max(values)
+    if top == -math.inf:
+        return 0
+    return next(i for i, value in enumerate(values) if value >= top - SILHOUETTE_TOLERANCE)
