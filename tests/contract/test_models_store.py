@@ -91,3 +91,33 @@ def test_iter_events_reads_everything_in_batches_and_filters_track_names(store: 
     signed = list(store.iter_events(names=["Signed Up"], batch_size=2))
     assert [e.message_id for e in signed] == ["m1", "m3", "m5"]
     assert list(store.iter_events(names=[])) == []
+
+
+def test_events_of_profiles_groups_sorts_and_leaves_a_source_out(store: Store) -> None:
+    def event(n: int, profile: str, minutes: int, source: str = "web") -> StoredEvent:
+        at = T0 + timedelta(minutes=minutes)
+        return StoredEvent(
+            source, f"m{n}", profile, "track", "Used", None, "a", at, at, None, None,
+            {"properties": {}}, {"analytics": True},
+        )  # fmt: skip
+
+    with store.write() as tx:
+        tx.append_events(
+            [
+                event(1, "p2", 5),
+                event(2, "p1", 9),
+                event(3, "p1", 1),
+                event(4, "p1", 3, source="firstmile"),
+                event(5, "p3", 0),
+            ]
+        )
+        # More profiles than one IN list holds: the read is split, nothing is lost.
+        tx.append_events([event(100 + n, f"q{n}", n) for n in range(700)])
+    found = store.events_of_profiles(["p1", "p2", "nobody"], exclude_source="firstmile")
+    assert {k: [e.message_id for e in v] for k, v in found.items()} == {
+        "p1": ["m3", "m2"],
+        "p2": ["m1"],
+    }
+    assert [e.message_id for e in store.events_of_profiles(["p1"])["p1"]] == ["m3", "m4", "m2"]
+    many = store.events_of_profiles([f"q{n}" for n in range(700)])
+    assert len(many) == 700

@@ -540,6 +540,12 @@ class Store(Protocol):
         """Every stored event (only track events named in ``names`` when given), in the
         order they were stored, read ``batch_size`` at a time (for training)."""
 
+    def events_of_profiles(
+        self, profile_ids: Sequence[str], *, exclude_source: str | None = None
+    ) -> dict[str, list[StoredEvent]]:
+        """The stored events of these profiles (not those of ``exclude_source``), each
+        profile's sorted by time (for training, a batch of profiles at a time)."""
+
     def models(self, name: str | None = None) -> list[ModelRecord]:
         """The registry's model versions (of ``name`` when given), newest first."""
 

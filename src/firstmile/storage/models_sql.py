@@ -39,6 +39,7 @@ _RECORD_COLUMNS: Final = (
     "size",
 )
 _EVENT_FIELDS: Final = tuple(StoredEvent.__dataclass_fields__)
+_PROFILES_PER_QUERY: Final = 500  # keeps the IN list under every backend's limits
 
 
 def _record(row: Any) -> ModelRecord:
@@ -149,6 +150,26 @@ class ModelReads:
             Promotion(row.name, int(row.version), row.at, cast(PromotionAction, row.action))
             for row in self._read(query)
         ]
+
+    def events_of_profiles(
+        self, profile_ids: Sequence[str], *, exclude_source: str | None = None
+    ) -> dict[str, list[StoredEvent]]:
+        t = s.events
+        out: dict[str, list[StoredEvent]] = {}
+        ids = list(dict.fromkeys(profile_ids))
+        for start in range(0, len(ids), _PROFILES_PER_QUERY):
+            query = (
+                select(*(t.c[c] for c in _EVENT_FIELDS))
+                .where(t.c.profile_id.in_(ids[start : start + _PROFILES_PER_QUERY]))
+                .order_by(t.c.profile_id, t.c.timestamp, t.c.id)
+            )
+            if exclude_source is not None:
+                query = query.where(t.c.source_id != exclude_source)
+            for row in self._read(query):
+                data = row._mapping
+                event = StoredEvent(**{c: data[c] for c in _EVENT_FIELDS})
+                out.setdefault(event.profile_id, []).append(event)
+        return out
 
     def iter_events(
         self, *, names: Sequence[str] | None = None, batch_size: int = 2000

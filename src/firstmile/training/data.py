@@ -7,7 +7,7 @@ data shapes no model either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,17 +57,21 @@ def attribute_rows(
     return [profile_attributes(p, now=now, policy=policy) for p in profiles]
 
 
-def events_by_profile(store: Store, profile_ids: set[str]) -> dict[str, list[StoredEvent]]:
-    """The events these profiles' apps sent, each list sorted by time.
+PROFILES_PER_BATCH = 1000  # the events of this many profiles are in memory at once
+
+
+def events_by_profile(
+    store: Store, profiles: Sequence[Profile]
+) -> Iterator[tuple[Sequence[Profile], dict[str, list[StoredEvent]]]]:
+    """The events these profiles' apps sent, a batch of profiles at a time (in the order
+    given, with their events by profile id, each sorted by time): memory holds one batch,
+    not the whole event log.
 
     firstmile's own events (segment entries and exits, written by ingest and the sweeper)
     are left out: the live profile never counts them, and a sweeper's "Segment Exited"
     is not the user coming back.
     """
-    out: dict[str, list[StoredEvent]] = {}
-    for event in store.iter_events():
-        if event.profile_id in profile_ids and event.source_id != SEGMENT_SOURCE:
-            out.setdefault(event.profile_id, []).append(event)
-    for events in out.values():
-        events.sort(key=lambda e: e.timestamp)
-    return out
+    for start in range(0, len(profiles), PROFILES_PER_BATCH):
+        batch = profiles[start : start + PROFILES_PER_BATCH]
+        ids = [p.profile_id for p in batch]
+        yield batch, store.events_of_profiles(ids, exclude_source=SEGMENT_SOURCE)

@@ -35,7 +35,7 @@ from firstmile.ml.personas import fit_personas
 from firstmile.ml.predict import train_classifier
 from firstmile.profiles.model import Profile
 from firstmile.storage import Store
-from firstmile.storage.base import ModelRecord, StoredEvent
+from firstmile.storage.base import ModelRecord
 from firstmile.training.data import attribute_rows, events_by_profile, training_profiles
 from firstmile.training.recommender import train_recommender
 from firstmile.training.rows import event_outcome_rows, truthy
@@ -114,7 +114,6 @@ class Trainer:
         self.now = now
         self.progress = progress
         self._profiles: list[Profile] | None = None
-        self._events: dict[str, list[StoredEvent]] | None = None
         self._left_out = 0
 
     # -- data ----------------------------------------------------------------------------
@@ -204,13 +203,12 @@ class Trainer:
                 labels.append(label)
                 times.append((profile.computed.first_seen or profile.created_at).timestamp())
             return rows, labels, times
-        if self._events is None:  # read once for every event-outcome prediction
-            self.progress("reading the event log")
-            self._events = events_by_profile(self.store, {p.profile_id for p in profiles})
-        events = self._events
-        labelled = event_outcome_rows(
-            profiles, events, outcome, observe=settings.observe, now=self.now
-        )
+        self.progress("reading the event log")
+        labelled = []
+        for batch, events in events_by_profile(self.store, profiles):
+            labelled += event_outcome_rows(
+                batch, events, outcome, observe=settings.observe, now=self.now
+            )
         rows = [attribute_rows([u.profile], now=u.cutoff, policy=self.policy)[0] for u in labelled]
         return rows, [u.label for u in labelled], [u.cutoff.timestamp() for u in labelled]
 

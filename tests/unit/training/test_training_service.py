@@ -310,13 +310,20 @@ def test_a_model_from_another_scikit_learn_release_is_refused(trained: Firstmile
 
 
 def test_firstmiles_own_segment_events_are_not_user_activity(
-    model_fm: Firstmile, clock: FixedClock
+    settings: Settings, clock: FixedClock
 ) -> None:
     from firstmile.training.data import events_by_profile
 
-    model_fm.ingest_items(_population(clock, users=4))
-    profile_ids = {p.profile_id for p in model_fm.store.iter_profiles()}
-    events = events_by_profile(model_fm.store, profile_ids)
-    names = {e.name for stored in events.values() for e in stored}
-    assert "Signed Up" in names
-    assert not any(e.source_id == "firstmile" for stored in events.values() for e in stored)
+    segment = "segments:\n  - {key: pro, name: Pro, condition: {plan: pro}}\n"
+    settings.config_path.write_text(CONFIG.replace("catalog:", segment + "catalog:", 1))
+    with Firstmile.open(settings, clock=clock) as fm:
+        fm.ingest_items(_population(clock, users=4))
+        stored = list(fm.store.iter_events())
+        assert any(e.source_id == "firstmile" for e in stored)  # "Segment Entered" events
+        profiles = list(fm.store.iter_profiles())
+        batches = list(events_by_profile(fm.store, profiles))
+    assert [p.profile_id for p in batches[0][0]] == [p.profile_id for p in profiles]
+    kept = [e for _, events in batches for per_profile in events.values() for e in per_profile]
+    assert "Signed Up" in {e.name for e in kept}
+    assert not any(e.source_id == "firstmile" for e in kept)
+    assert len(kept) == sum(1 for e in stored if e.source_id != "firstmile")
