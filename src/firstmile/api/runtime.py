@@ -50,6 +50,7 @@ CONFIG_POLL_SECONDS = 2.0
 EXPOSURE_FLUSH_SECONDS = 1.0
 BANDIT_CHECK_SECONDS = 10.0
 MODEL_CHECK_SECONDS = 5.0
+GC_THRESHOLDS = (50_000, 50, 100)  # the collector's generation thresholds while serving
 POPULARITY_SECONDS = 300.0
 # uvicorn configures this logger: the lines appear in the server log with its own.
 logger = logging.getLogger("uvicorn.error")
@@ -76,6 +77,7 @@ class ServeRuntime:
         self._sighup = False
         self._popularity_due = True
         self._model_problems: set[str] = set()
+        self._gc_before: tuple[int, int, int] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -85,6 +87,13 @@ class ServeRuntime:
         # server: moved out of the collector's reach, full collections stop rescanning it
         # (they paused requests for 100+ ms once the profile cache was warm).
         gc.freeze()
+        # Collect the young generation every 50,000 net allocations, not 700: a decision
+        # allocates a few thousand short-lived objects that reference counting frees, and
+        # each collection pass (and the older-generation passes it triggers) lands in a
+        # request's latency. Measured (bench/decide.py, 500 req/s, three A/B pairs): p99
+        # 2.9 / 5.4 / 1.7 ms against 4.4 / 10.1 / 4.6 ms with the default thresholds.
+        self._gc_before = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         self._spawn(self._poll_config(), "firstmile-config-poll")
         if self.sweep_seconds > 0:
             self._spawn(self._sweep_periodically(), "firstmile-sweeper")
@@ -99,6 +108,9 @@ class ServeRuntime:
         self._stopping.set()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._gc_before is not None:  # an app embedded in a longer process: hand back
+            gc.set_threshold(*self._gc_before)
+            self._gc_before = None
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work, name=name)
