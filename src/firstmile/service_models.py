@@ -73,10 +73,13 @@ class ModelsFacade:
     policy: ConsentPolicy
     decider: Decider
 
-    def _models_config(self) -> ModelsConfig:
+    def _loaded_config(self) -> OnboardingConfig:
         if self.config is None:
             raise ModelError("No config is loaded: write firstmile.yaml with a `models:` section.")
-        return self.config.models
+        return self.config
+
+    def _models_config(self) -> ModelsConfig:
+        return self._loaded_config().models
 
     def train(
         self,
@@ -86,15 +89,14 @@ class ModelsFacade:
         if_stale: bool = False,
         progress: Progress = lambda message: None,
     ) -> list[TrainOutcome]:
+        """Train the configured models (or ``names``); with ``if_stale``, only those
+        that drifted, aged past ``drift.max_age``, or have no usable promoted version."""
         # Imported here: training needs scikit-learn, which a server only loads when it
         # trains or unpickles a model.
         from firstmile.training.run import train_models
 
-        """Train the configured models (or ``names``); with ``if_stale``, only those
-        that drifted, aged past ``drift.max_age``, or have no usable promoted version."""
-        models = self._models_config()
-        if self.config is None:  # for mypy: _models_config raised already
-            return []
+        config = self._loaded_config()
+        models = config.models
         wanted = list(names) if names else list(models.model_names)
         unknown = [name for name in wanted if name not in models.model_names]
         if unknown:
@@ -109,7 +111,7 @@ class ModelsFacade:
                 return []
         outcomes = train_models(
             self.store,
-            self.config,
+            config,
             self.policy,
             now=self.clock.now(),
             names=wanted,
@@ -198,7 +200,7 @@ class ModelsFacade:
         """Persona, recommendation and prediction rates per group of the protected traits."""
         return fairness_audit(
             self.store,
-            self._models_config(),
+            self._loaded_config(),
             self.policy,
             self.decider.models,
             now=self.clock.now(),

@@ -3,14 +3,17 @@ one user's explanation. Reads the store; the arithmetic is in :mod:`firstmile.ml
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from firstmile.conditions.paths import compile_getter
-from firstmile.config.models import RECOMMENDER_MODEL, ModelsConfig
+from firstmile.config.model import OnboardingConfig
+from firstmile.config.models import PERSONAS_MODEL, RECOMMENDER_MODEL, ModelsConfig
+from firstmile.config.onboarding import ContentItem
+from firstmile.decide.popular import completed_items, recommendable
 from firstmile.errors import ModelError
 from firstmile.events.consent import ConsentPolicy
 from firstmile.ml.drift import drift_against
@@ -20,7 +23,7 @@ from firstmile.profiles.model import Profile
 from firstmile.segments.attributes import profile_attributes
 from firstmile.storage import Store
 from firstmile.training.data import attribute_rows, consenting, training_profiles
-from firstmile.training.loading import load_model
+from firstmile.training.loading import load_model, load_model_set
 from firstmile.training.rows import truthy
 
 
@@ -58,16 +61,11 @@ def drift_reports(
 
 
 def _promoted(store: Store, models: ModelsConfig, loaded: ModelSet) -> list[LoadedModel]:
-    """The promoted models: those ``serve`` holds, else read from the registry."""
-    if not loaded.empty:
-        return list(loaded.models.values())
-    out: list[LoadedModel] = []
-    for record in store.promoted_models():
-        try:
-            out.append(load_model(store, models, record))
-        except ModelError:
-            continue  # reported by `models list`/`show`; drift needs a loadable model
-    return out
+    """The promoted models: those ``serve`` holds, else read from the registry (one that
+    cannot be loaded is left out: `models list`/`show` report it)."""
+    if loaded.empty:
+        loaded = load_model_set(store, models)[0]
+    return list(loaded.models.values())
 
 
 def stale_models(
@@ -100,11 +98,17 @@ def stale_models(
 
 
 def fairness_audit(
-    store: Store, models: ModelsConfig, policy: ConsentPolicy, loaded: ModelSet, *, now: datetime
+    store: Store,
+    config: OnboardingConfig,
+    policy: ConsentPolicy,
+    loaded: ModelSet,
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
     """Per protected trait: persona assignment rates per group, and each prediction's
     positive rate and true positive rate per group (at probability 0.5) on the users
     whose outcome is known now."""
+    models = config.models
     settings = models.fairness
     if settings is None:
         raise ModelError("The config has no `models.fairness` section naming protected traits.")
@@ -113,66 +117,79 @@ def fairness_audit(
     rows = attribute_rows(profiles, now=now, policy=policy)
     if not rows:
         raise ModelError("No users with personalization consent to audit.")
+    # What each user is given does not depend on the protected trait: worked out once.
+    assigned: dict[str, list[Any]] = {}
+    personas = promoted.get(PERSONAS_MODEL)
+    if personas is not None:
+        x = personas.artifact.pipeline.transform(rows)
+        assigned["personas"] = list(personas.artifact.model.assign(x))
+    recommender = promoted.get(RECOMMENDER_MODEL)
+    if recommender is not None:
+        # The content each group is steered to: the recommender's first pick per user.
+        items = recommendable(config.onboarding)
+        assigned["content"] = [_first_pick(recommender, p, items) for p in profiles]
+    predicted = [_predicted(model, models, profiles, rows) for model in promoted.values()]
     audits: list[dict[str, Any]] = []
     for protected in settings.protected:
         get = compile_getter(protected)
         groups = [get(row) for row in rows]
-        entry: dict[str, Any] = {
-            "protected": protected,
-            "personas": None,
-            "content": None,
-            "predictions": [],
-        }
-        personas = promoted.get("personas")
-        if personas is not None:
-            x = personas.artifact.pipeline.transform(rows)
-            labels = list(personas.artifact.model.assign(x))
-            entry["personas"] = assignment_rates(
+        entry: dict[str, Any] = {"protected": protected, "personas": None, "content": None}
+        for key, labels in assigned.items():
+            entry[key] = assignment_rates(
                 groups, labels, min_group_size=settings.min_group_size, threshold=settings.threshold
             ).to_json()
-        recommender = promoted.get(RECOMMENDER_MODEL)
-        if recommender is not None:
-            # The content each group is steered to: the recommender's first pick per user.
-            firsts = [_first_pick(recommender, p) for p in profiles]
-            entry["content"] = assignment_rates(
-                groups, firsts, min_group_size=settings.min_group_size, threshold=settings.threshold
-            ).to_json()
-        for model in promoted.values():
-            if model.artifact.kind != "prediction":
+        entry["predictions"] = []
+        for name, outcome in predicted:
+            if outcome is None:
                 continue
-            prediction = models.prediction(model.name)
-            if prediction is None or prediction.outcome.kind != "trait":
-                entry["predictions"].append(
-                    {
-                        "name": model.name,
-                        "skipped": "event outcomes are audited on trait labels only",
-                    }
-                )
+            if isinstance(outcome, str):
+                entry["predictions"].append({"name": name, "skipped": outcome})
                 continue
-            labelled = [
-                (g, row, lab)
-                for g, row, p in zip(groups, rows, profiles, strict=True)
-                if (lab := _trait_label(p, prediction.outcome.trait)) is not None
-            ]
-            if not labelled:
-                continue
-            x = model.artifact.pipeline.transform([row for _, row, _ in labelled])
-            scores = np.array([model.artifact.model.predict_one(r) for r in x])
+            users, truth, positive = outcome
             report = classifier_fairness(
-                [g for g, _, _ in labelled],
-                [lab for _, _, lab in labelled],
-                (scores >= 0.5).astype(int).tolist(),
+                [groups[i] for i in users],
+                truth,
+                positive,
                 min_group_size=settings.min_group_size,
                 threshold=settings.threshold,
             )
-            entry["predictions"].append({"name": model.name, **report.to_json()})
+            entry["predictions"].append({"name": name, **report.to_json()})
         audits.append(entry)
     return {"threshold": settings.threshold, "audits": audits}
 
 
-def _first_pick(model: LoadedModel, profile: Profile) -> str | None:
-    done = [item for item, state in profile.content.items() if state.completed_at is not None]
-    picks = model.artifact.model.recommend(done, k=1)
+Predicted = tuple[list[int], list[int], list[int]]  # users (row indexes), truth, predicted
+
+
+def _predicted(
+    model: LoadedModel,
+    models: ModelsConfig,
+    profiles: Sequence[Profile],
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[str, Predicted | str | None]:
+    """A prediction's outcomes and decisions (probability >= 0.5) on the users whose label
+    is known; a reason instead when it cannot be audited; None for other models."""
+    if model.artifact.kind != "prediction":
+        return model.name, None
+    prediction = models.prediction(model.name)
+    if prediction is None or prediction.outcome.kind != "trait":
+        return model.name, "event outcomes are audited on trait labels only"
+    users: list[int] = []
+    truth: list[int] = []
+    for index, profile in enumerate(profiles):
+        label = _trait_label(profile, prediction.outcome.trait)
+        if label is not None:
+            users.append(index)
+            truth.append(label)
+    if not users:
+        return model.name, None
+    x = model.artifact.pipeline.transform([rows[i] for i in users])
+    scores = np.array([model.artifact.model.predict_one(r) for r in x])
+    return model.name, (users, truth, (scores >= 0.5).astype(int).tolist())
+
+
+def _first_pick(model: LoadedModel, profile: Profile, items: Sequence[ContentItem]) -> str | None:
+    picks = model.artifact.model.recommend(tuple(completed_items(profile, items)), k=1)
     return picks[0].item_id if picks else None
 
 
