@@ -21,6 +21,7 @@ from firstmile.config.models import (
     FairnessSettings,
     ModelsConfig,
     Outcome,
+    OutcomeKind,
     PersonaSettings,
     PredictionSettings,
     RecommendationSettings,
@@ -60,11 +61,12 @@ def _feature(item: FeatureIn) -> FeatureSpec:
 
 def _outcome(item: PredictionIn, path: FieldPath, report: Reporter) -> Outcome | None:
     o = item.outcome
-    chosen = [
-        name
-        for name, on in (("event", o.event), ("inactive", o.inactive), ("trait", o.trait))
-        if on
-    ]
+    given: tuple[tuple[OutcomeKind, object], ...] = (
+        ("event", o.event),
+        ("inactive", o.inactive),
+        ("trait", o.trait),
+    )
+    chosen = [kind for kind, value in given if value]
     if len(chosen) != 1:
         report.add(
             (*path, "outcome"),
@@ -73,9 +75,8 @@ def _outcome(item: PredictionIn, path: FieldPath, report: Reporter) -> Outcome |
             f"records); this one has {', '.join(chosen) or 'none'}.",
         )
         return None
-    kind = chosen[0]
     return Outcome(
-        kind="event" if kind == "event" else "inactive" if kind == "inactive" else "trait",
+        kind=chosen[0],
         within=parse_duration(o.within),
         event=o.event,
         trait=o.trait,

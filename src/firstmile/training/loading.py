@@ -79,20 +79,18 @@ def load_model_set(
     before = previous.models if previous is not None else {}
     for record in store.promoted_models():
         prior = before.get(record.name)
-        if prior is not None and prior.version == record.version:
-            expected = expected_schema_hash(models, record.name)
-            if expected is not None and prior.artifact.schema_hash == expected:
-                loaded[record.name] = prior  # unchanged: no need to read it again
-                continue
+        expected = expected_schema_hash(models, record.name)
+        # The version loaded before still fits the config (same feature schema).
+        prior_fits = (
+            prior is not None and expected is not None and prior.artifact.schema_hash == expected
+        )
+        if prior is not None and prior_fits and prior.version == record.version:
+            loaded[record.name] = prior  # unchanged: no need to read it again
+            continue
         try:
             loaded[record.name] = load_model(store, models, record)
         except ModelError as exc:
             problems.append(exc.message)
-            expected = expected_schema_hash(models, record.name)
-            if (
-                prior is not None
-                and expected is not None
-                and prior.artifact.schema_hash == expected
-            ):
+            if prior is not None and prior_fits:
                 loaded[record.name] = prior  # the last good version keeps serving
     return ModelSet(loaded), problems

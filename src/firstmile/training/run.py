@@ -87,6 +87,11 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def _constant_columns(pipeline: FeaturePipeline) -> list[str]:
+    """A training warning per feature column that had one value for every user."""
+    return [f"feature column `{c}` is constant" for c in pipeline.constant]
+
+
 def _kind(name: str) -> ArtifactKind:
     if name == PERSONAS_MODEL:
         return "personas"
@@ -180,9 +185,10 @@ class Trainer:
             model,
             extra={"reference": reference_profile(x, pipeline.columns)},
         )
-        warnings = [f"feature column `{c}` is constant" for c in pipeline.constant]
         return Trained(
-            artifact, model.report.to_json(), self._meta(len(rows), {"warnings": warnings})
+            artifact,
+            model.report.to_json(),
+            self._meta(len(rows), {"warnings": _constant_columns(pipeline)}),
         )
 
     def _labelled(
@@ -252,7 +258,7 @@ class Trainer:
             {
                 "positives": int(y.sum()),
                 "outcome": settings.outcome.describe(),
-                "warnings": [f"feature column `{c}` is constant" for c in pipeline.constant],
+                "warnings": _constant_columns(pipeline),
             },
         )
         return Trained(artifact, model.report.to_json(), meta)
